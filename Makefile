@@ -1,0 +1,49 @@
+# The two commands a fresh clone needs: `make demo` (the whole job on the embedded default) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install demo test lint format bench-generate lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with pinned dependencies
+
+demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build and report on DuckDB
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo.sh
+
+test: $(STAMP) lint  ## lint, then run the whole test suite
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench-generate: $(STAMP)  ## orders/second of the data generator for 1M orders
+	$(BIN)/python scripts/bench_generate.py --orders 1000000
+
+lock:  ## re-pin every transitive dependency into constraints.txt from a clean venv
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip==25.3
+	.venv-lock/bin/pip install --quiet '.[dev]'
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^shopwarehouse' > constraints.txt
+	rm -rf .venv-lock
+
+clean:  ## remove the virtualenv, the generated data and dbt's artefacts
+	rm -rf $(VENV) data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache

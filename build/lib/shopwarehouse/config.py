@@ -1,0 +1,64 @@
+"""Settings, read from environment variables in this one place.
+
+Every setting has a documented default (README, "Configuration"); command-line flags override them through
+:meth:`Settings.with_overrides`. Warehouse connections are not settings of their own: they come from the dbt
+profile target named by ``SHOPWAREHOUSE_TARGET``, so a warehouse is configured once, for dbt and loaders alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+TARGETS = ("duckdb", "postgres", "snowflake", "redshift")
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing: str = "data/landing"
+    """``s3://bucket[/prefix]`` or a local directory: where raw exports land."""
+
+    s3_endpoint_url: str | None = None
+    """S3 API endpoint; ``None`` means AWS itself. The local server is ``http://127.0.0.1:9000``."""
+
+    target: str = "duckdb"
+    """The dbt profile target that both dbt and the loaders use."""
+
+    duckdb_path: Path = Path("data/shopwarehouse.duckdb")
+    """The embedded warehouse file (read by the ``duckdb`` profile target too)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        settings = cls(
+            landing=env.get("SHOPWAREHOUSE_LANDING") or defaults.landing,
+            s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
+            target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
+            duckdb_path=Path(env.get("SHOPWAREHOUSE_DUCKDB_PATH") or defaults.duckdb_path),
+        )
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced; ``None`` values (flags not given) are ignored."""
+        known = {field.name for field in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        settings = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(
+                f"SHOPWAREHOUSE_TARGET={self.target!r} is not a known target; use one of {TARGETS}"
+            )
+        if self.landing.startswith("s3://") and not self.landing[5:].split("/", 1)[0]:
+            raise ValueError(
+                f"SHOPWAREHOUSE_LANDING={self.landing!r} names no bucket; use s3://bucket[/prefix]"
+            )

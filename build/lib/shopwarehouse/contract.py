@@ -1,0 +1,151 @@
+"""The source contract (``shared/source-contract.md``) as data.
+
+The generator writes exactly these columns, the loaders accept exactly these, and the tests check files
+against them. One definition, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ColumnType(StrEnum):
+    STRING = "string"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool
+    pii: bool = False
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns if not column.nullable)
+
+
+S, D, I, B, T = (
+    ColumnType.STRING,
+    ColumnType.DECIMAL,
+    ColumnType.INTEGER,
+    ColumnType.BOOLEAN,
+    ColumnType.TIMESTAMP,
+)
+
+CUSTOMERS = Entity(
+    name="customers",
+    key="customer_id",
+    columns=(
+        Column("customer_id", S, nullable=False),
+        Column("email", S, nullable=True, pii=True),
+        Column("first_name", S, nullable=True, pii=True),
+        Column("last_name", S, nullable=True, pii=True),
+        Column("phone", S, nullable=True, pii=True),
+        Column("country_code", S, nullable=True, length=2),
+        Column("city", S, nullable=True),
+        Column("postal_code", S, nullable=True, pii=True),
+        Column("marketing_opt_in", B, nullable=True),
+        Column("created_at", T, nullable=False),
+        Column("updated_at", T, nullable=False),
+        Column("is_deleted", B, nullable=True),
+    ),
+)
+
+PRODUCTS = Entity(
+    name="products",
+    key="product_id",
+    columns=(
+        Column("product_id", S, nullable=False),
+        Column("sku", S, nullable=False),
+        Column("product_name", S, nullable=False),
+        Column("category", S, nullable=True),
+        Column("unit_price", D, nullable=False),
+        Column("currency", S, nullable=False, length=3),
+        Column("is_active", B, nullable=False),
+        Column("created_at", T, nullable=False),
+        Column("updated_at", T, nullable=False),
+    ),
+)
+
+ORDERS = Entity(
+    name="orders",
+    key="order_id",
+    columns=(
+        Column("order_id", S, nullable=False),
+        Column("customer_id", S, nullable=False),
+        Column("order_status", S, nullable=False),
+        Column("channel", S, nullable=True),
+        Column("currency", S, nullable=False, length=3),
+        Column("subtotal_amount", D, nullable=False),
+        Column("discount_amount", D, nullable=False),
+        Column("shipping_amount", D, nullable=False),
+        Column("tax_amount", D, nullable=False),
+        Column("total_amount", D, nullable=False),
+        Column("ordered_at", T, nullable=False),
+        Column("updated_at", T, nullable=False),
+    ),
+)
+
+ORDER_ITEMS = Entity(
+    name="order_items",
+    key="order_item_id",
+    columns=(
+        Column("order_item_id", S, nullable=False),
+        Column("order_id", S, nullable=False),
+        Column("product_id", S, nullable=False),
+        Column("quantity", I, nullable=False),
+        Column("unit_price", D, nullable=False),
+        Column("discount_amount", D, nullable=False),
+        Column("updated_at", T, nullable=False),
+    ),
+)
+
+PAYMENTS = Entity(
+    name="payments",
+    key="payment_id",
+    columns=(
+        Column("payment_id", S, nullable=False),
+        Column("order_id", S, nullable=False),
+        Column("payment_method", S, nullable=False),
+        Column("payment_status", S, nullable=False),
+        Column("amount", D, nullable=False),
+        Column("refunded_amount", D, nullable=True),
+        Column("currency", S, nullable=False, length=3),
+        Column("failure_reason", S, nullable=True),
+        Column("created_at", T, nullable=False),
+        Column("updated_at", T, nullable=False),
+    ),
+)
+
+ENTITIES: dict[str, Entity] = {
+    entity.name: entity for entity in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS, PAYMENTS)
+}
+
+ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded", "partially_refunded")
+
+# File name endings the contract accepts, longest first so ".csv.gz" wins over ".gz".
+FILE_SUFFIXES = (".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".parquet")
+
+
+def partition_prefix(entity: str, export_date: str) -> str:
+    """The landing key prefix of one entity's export for one day: ``raw/<entity>/date=YYYY-MM-DD/``."""
+    return f"raw/{entity}/date={export_date}/"

@@ -1,0 +1,109 @@
+"""The landing zone: where raw exports land, as an S3 bucket (+prefix) or a local directory.
+
+Keys are relative to the landing root and always use '/', e.g. ``raw/orders/date=2024-03-01/orders_20240301_000.csv``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from shopwarehouse.s3 import make_client, split_url
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from shopwarehouse.config import Settings
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    key: str
+    size: int
+
+
+class Landing(Protocol):
+    url: str
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``; readers never see a partly written object."""
+
+    def get(self, key: str) -> bytes:
+        """The whole object stored under ``key``."""
+
+    def list(self, prefix: str = "") -> list[LandedObject]:
+        """Every object whose key starts with ``prefix``, sorted by key."""
+
+
+class LocalLanding:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = str(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"key {key!r} escapes the landing directory {self.root}")
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename: the rename is atomic, so a reader sees all or nothing.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def list(self, prefix: str = "") -> list[LandedObject]:
+        if not self.root.exists():
+            return []
+        found = []
+        for path in self.root.rglob("*"):
+            if not path.is_file() or path.name.startswith(".tmp-"):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                found.append(LandedObject(key=key, size=path.stat().st_size))
+        return sorted(found, key=lambda obj: obj.key)
+
+
+class S3Landing:
+    def __init__(self, url: str, client: S3Client) -> None:
+        self.url = url
+        self.bucket, self.prefix = split_url(url)
+        self.client = client
+
+    def put(self, key: str, data: bytes) -> None:
+        # upload_fileobj switches to multipart uploads for large objects; S3 publishes an object whole.
+        self.client.upload_fileobj(io.BytesIO(data), self.bucket, self.prefix + key)
+
+    def get(self, key: str) -> bytes:
+        response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+        return response["Body"].read()
+
+    def list(self, prefix: str = "") -> list[LandedObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        found = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            for item in page.get("Contents", []):
+                found.append(LandedObject(key=item["Key"][len(self.prefix) :], size=item["Size"]))
+        return sorted(found, key=lambda obj: obj.key)
+
+
+def open_landing(settings: Settings) -> Landing:
+    """The landing zone the settings name: S3 for ``s3://`` URLs, a local directory otherwise."""
+    if settings.landing.startswith("s3://"):
+        return S3Landing(settings.landing, make_client(settings.s3_endpoint_url))
+    return LocalLanding(Path(settings.landing))

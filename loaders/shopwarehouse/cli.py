@@ -1,0 +1,125 @@
+"""The ``shopwarehouse`` command: parses flags, builds settings, calls the package. No logic of its own."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from shopwarehouse.config import Settings
+from shopwarehouse.generate import GenerateOptions, generate
+from shopwarehouse.generate.export import FORMATS
+from shopwarehouse.landing import open_landing
+from shopwarehouse.s3 import ensure_landing_bucket, make_client
+
+log = logging.getLogger("shopwarehouse")
+
+DEFAULT_LOCAL_BUCKET = "s3://shopwarehouse-landing"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_object(Settings)
+    assert settings is not None  # set by main()
+    return settings
+
+
+@click.group()
+@click.option("--landing", help="Landing zone: s3://bucket[/prefix] or a directory [SHOPWAREHOUSE_LANDING].")
+@click.option("--s3-endpoint-url", help="S3 endpoint; unset means AWS [SHOPWAREHOUSE_S3_ENDPOINT_URL].")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, landing: str | None, s3_endpoint_url: str | None, verbose: bool) -> None:
+    """shopwarehouse: land, load and model an e-commerce shop's data."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings.from_env().with_overrides(
+            landing=landing, s3_endpoint_url=s3_endpoint_url
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    ctx.obj = settings
+
+
+@main.command(name="generate")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same bytes.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First export day [default: DAYS days before today, so the last is yesterday].")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--orders-per-day", type=click.FloatRange(min=0, min_open=True), default=500.0,
+              show_default=True, help="Base order volume before weekly, seasonal and growth factors.")
+@click.option("--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--gzip/--no-gzip", default=False, show_default=True, help="Gzip CSV and JSON Lines files.")
+@click.option("--max-rows-per-file", type=click.IntRange(min=1), default=250_000, show_default=True)
+@click.pass_context
+def generate_command(
+    ctx: click.Context,
+    seed: int,
+    start: datetime | None,
+    days: int,
+    orders_per_day: float,
+    file_format: str,
+    gzip: bool,
+    max_rows_per_file: int,
+) -> None:
+    """Write DAYS daily exports of a simulated shop to the landing zone, per the source contract."""
+    settings = _settings(ctx)
+    first_day = start.date() if start else datetime.now(UTC).date() - timedelta(days=days)
+    options = GenerateOptions(
+        start=first_day,
+        days=days,
+        seed=seed,
+        orders_per_day=orders_per_day,
+        file_format=file_format,
+        gzip=gzip,
+        max_rows_per_file=max_rows_per_file,
+    )
+    summary = generate(open_landing(settings), options)
+    last_day = first_day + timedelta(days=days - 1)
+    log.info(
+        "generated %s .. %s into %s: %d orders, %d files, %.1f MB in %.1f s (%s)",
+        first_day,
+        last_day,
+        settings.landing,
+        summary.orders,
+        summary.files,
+        summary.bytes / 1e6,
+        summary.seconds,
+        ", ".join(f"{entity} {rows} rows" for entity, rows in sorted(summary.rows.items())),
+    )
+
+
+@main.group()
+def s3() -> None:
+    """The landing bucket: a local S3 server, and the bucket's set-up on any S3."""
+
+
+def _bucket_url(settings: Settings) -> str:
+    return settings.landing if settings.landing.startswith("s3://") else DEFAULT_LOCAL_BUCKET
+
+
+@s3.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=9000, show_default=True)
+@click.pass_context
+def s3_serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run a local S3 server (in memory) with the landing bucket and its lifecycle rules, until stopped."""
+    from shopwarehouse.s3server import serve  # moto is heavy: import it only for this command
+
+    serve(host, port, _bucket_url(_settings(ctx)))
+
+
+@s3.command(name="init")
+@click.pass_context
+def s3_init(ctx: click.Context) -> None:
+    """Create the landing bucket if missing and apply its lifecycle rules (AWS or the configured endpoint)."""
+    settings = _settings(ctx)
+    if not settings.landing.startswith("s3://"):
+        raise click.UsageError(f"the landing zone {settings.landing!r} is a directory, not a bucket")
+    ensure_landing_bucket(make_client(settings.s3_endpoint_url), settings.landing)
+

@@ -1,0 +1,96 @@
+"""The one place S3 clients are made, and the landing bucket's set-up (bucket + lifecycle rules)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+# Retention the design asks for: raw (bronze) exports 30 days, quarantined files 90 days.
+RAW_EXPIRY_DAYS = 30
+QUARANTINE_EXPIRY_DAYS = 90
+# Credentials sent to a local S3 server when the environment has none: the server does not check them.
+_LOCAL_CREDENTIALS = {"aws_access_key_id": "shopwarehouse", "aws_secret_access_key": "local-only"}
+
+
+def make_client(endpoint_url: str | None) -> S3Client:
+    """An S3 client for AWS (``endpoint_url=None``) or for an S3-compatible server at ``endpoint_url``."""
+    session = boto3.session.Session()
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    if endpoint_url is None:
+        return session.client("s3", config=config)
+    credentials = {} if session.get_credentials() is not None else _LOCAL_CREDENTIALS
+    return session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=session.region_name or "us-east-1",
+        config=config.merge(Config(s3={"addressing_style": "path"})),
+        **credentials,
+    )
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix/")``; the prefix is empty or ends in '/'."""
+    if not url.startswith("s3://"):
+        raise ValueError(f"not an s3:// URL: {url!r}")
+    bucket, _, prefix = url[5:].partition("/")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def lifecycle_rules(prefix: str) -> list[dict[str, object]]:
+    """Expiry rules for the landing zone below ``prefix`` (empty or ending in '/')."""
+    return [
+        {
+            "ID": "expire-raw-exports",
+            "Filter": {"Prefix": f"{prefix}raw/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": RAW_EXPIRY_DAYS},
+        },
+        {
+            "ID": "expire-quarantine",
+            "Filter": {"Prefix": f"{prefix}quarantine/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": QUARANTINE_EXPIRY_DAYS},
+        },
+        {
+            "ID": "abort-incomplete-multipart-uploads",
+            "Filter": {"Prefix": prefix},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        },
+    ]
+
+
+def ensure_landing_bucket(client: S3Client, url: str) -> None:
+    """Create the landing bucket if it is missing and apply the lifecycle rules (idempotent)."""
+    bucket, prefix = split_url(url)
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        region = client.meta.region_name
+        if region and region != "us-east-1":
+            client.create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+            )
+        else:
+            client.create_bucket(Bucket=bucket)
+        log.info("created bucket %s", bucket)
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": lifecycle_rules(prefix)},  # type: ignore[typeddict-item]
+    )
+    log.info(
+        "lifecycle on s3://%s/%s: raw/ expires after %d days, quarantine/ after %d days",
+        bucket,
+        prefix,
+        RAW_EXPIRY_DAYS,
+        QUARANTINE_EXPIRY_DAYS,
+    )
