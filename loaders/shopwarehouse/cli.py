@@ -38,9 +38,7 @@ def main(ctx: click.Context, landing: str | None, s3_endpoint_url: str | None, v
         stream=sys.stderr,
     )
     try:
-        settings = Settings.from_env().with_overrides(
-            landing=landing, s3_endpoint_url=s3_endpoint_url
-        )
+        settings = Settings.from_env().with_overrides(landing=landing, s3_endpoint_url=s3_endpoint_url)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     ctx.obj = settings
@@ -48,11 +46,20 @@ def main(ctx: click.Context, landing: str | None, s3_endpoint_url: str | None, v
 
 @main.command(name="generate")
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same bytes.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First export day [default: DAYS days before today, so the last is yesterday].")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First export day [default: DAYS days before today, so the last is yesterday].",
+)
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--orders-per-day", type=click.FloatRange(min=0, min_open=True), default=500.0,
-              show_default=True, help="Base order volume before weekly, seasonal and growth factors.")
+@click.option(
+    "--orders-per-day",
+    type=click.FloatRange(min=0, min_open=True),
+    default=500.0,
+    show_default=True,
+    help="Base order volume before weekly, seasonal and growth factors.",
+)
 @click.option("--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--gzip/--no-gzip", default=False, show_default=True, help="Gzip CSV and JSON Lines files.")
 @click.option("--max-rows-per-file", type=click.IntRange(min=1), default=250_000, show_default=True)
@@ -122,4 +129,3 @@ def s3_init(ctx: click.Context) -> None:
     if not settings.landing.startswith("s3://"):
         raise click.UsageError(f"the landing zone {settings.landing!r} is a directory, not a bucket")
     ensure_landing_bucket(make_client(settings.s3_endpoint_url), settings.landing)
-

@@ -2,7 +2,7 @@
 
 Every setting has a documented default (README, "Configuration"); command-line flags override them through
 :meth:`Settings.with_overrides`. Warehouse connections are not settings of their own: they come from the dbt
-profile target named by ``SHOPWAREHOUSE_TARGET``, so a warehouse is configured once, for dbt and loaders alike.
+profile target named by ``SHOPWAREHOUSE_TARGET``: a warehouse is configured once, for dbt and loaders alike.
 """
 
 from __future__ import annotations

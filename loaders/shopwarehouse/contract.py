@@ -42,7 +42,7 @@ class Entity:
         return tuple(column.name for column in self.columns if not column.nullable)
 
 
-S, D, I, B, T = (
+S, D, INT, B, T = (
     ColumnType.STRING,
     ColumnType.DECIMAL,
     ColumnType.INTEGER,
@@ -111,7 +111,7 @@ ORDER_ITEMS = Entity(
         Column("order_item_id", S, nullable=False),
         Column("order_id", S, nullable=False),
         Column("product_id", S, nullable=False),
-        Column("quantity", I, nullable=False),
+        Column("quantity", INT, nullable=False),
         Column("unit_price", D, nullable=False),
         Column("discount_amount", D, nullable=False),
         Column("updated_at", T, nullable=False),

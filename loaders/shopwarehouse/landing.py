@@ -1,6 +1,7 @@
 """The landing zone: where raw exports land, as an S3 bucket (+prefix) or a local directory.
 
-Keys are relative to the landing root and always use '/', e.g. ``raw/orders/date=2024-03-01/orders_20240301_000.csv``.
+Keys are relative to the landing root and always use '/',
+e.g. ``raw/orders/date=2024-03-01/orders_20240301_000.csv``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 RAW_EXPIRY_DAYS = 30
 QUARANTINE_EXPIRY_DAYS = 90
 # Credentials sent to a local S3 server when the environment has none: the server does not check them.
-_LOCAL_CREDENTIALS = {"aws_access_key_id": "shopwarehouse", "aws_secret_access_key": "local-only"}
+_LOCAL_KEY_ID, _LOCAL_SECRET = "shopwarehouse", "local-only"
 
 
 def make_client(endpoint_url: str | None) -> S3Client:
@@ -26,13 +26,14 @@ def make_client(endpoint_url: str | None) -> S3Client:
     config = Config(retries={"mode": "standard", "max_attempts": 5})
     if endpoint_url is None:
         return session.client("s3", config=config)
-    credentials = {} if session.get_credentials() is not None else _LOCAL_CREDENTIALS
+    has_credentials = session.get_credentials() is not None
     return session.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=session.region_name or "us-east-1",
         config=config.merge(Config(s3={"addressing_style": "path"})),
-        **credentials,
+        aws_access_key_id=None if has_credentials else _LOCAL_KEY_ID,
+        aws_secret_access_key=None if has_credentials else _LOCAL_SECRET,
     )
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 from shopwarehouse.contract import partition_prefix
 from shopwarehouse.generate.export import Export, file_suffix
@@ -101,8 +102,8 @@ def _schedule(
     cut = n
     if index % LATE_FILE_EVERY == 2 and entity == LATE_FILE_ENTITIES[index // LATE_FILE_EVERY % 3]:
         cut = n - max(1, int(n * LATE_FILE_SHARE))
-    bounds = list(range(0, cut, options.max_rows_per_file)) + [cut]
-    parts = [(export.slice(a, b), index) for a, b in zip(bounds, bounds[1:], strict=False)]
+    bounds = [*range(0, cut, options.max_rows_per_file), cut]
+    parts = [(export.slice(a, b), index) for a, b in pairwise(bounds)]
     if cut < n:
         parts.append((export.slice(cut, n), index + LATE_FILE_DELAY_DAYS))
     prefix = partition_prefix(entity, day.isoformat())

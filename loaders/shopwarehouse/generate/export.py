@@ -118,19 +118,21 @@ def _customers(rows: Columns) -> dict[str, pa.Array]:
     emails = [
         _email(f, la, n, d, s)
         for f, la, n, d, s in zip(
-            first, last, numbers, rows["email_domain"].tolist(), rows["email_style"].tolist(),
+            first,
+            last,
+            numbers,
+            rows["email_domain"].tolist(),
+            rows["email_style"].tolist(),
             strict=True,
         )
-    ]  # fmt: skip
+    ]
     markets = [catalog.MARKETS[m] for m in market]
     phones = [
         None if p < 0 else f"{m.phone_prefix} {p}"
         for m, p in zip(markets, rows["phone"].tolist(), strict=True)
     ]
     cities = [m.cities[c] for m, c in zip(markets, rows["city"].tolist(), strict=True)]
-    postals = [
-        _postal(m.postal_format, p) for m, p in zip(markets, rows["postal"].tolist(), strict=True)
-    ]
+    postals = [_postal(m.postal_format, p) for m, p in zip(markets, rows["postal"].tolist(), strict=True)]
     return {
         "customer_id": ids("customers", rows["customer_id"]),
         "email": pa.array(emails, pa.string()),
@@ -186,10 +188,13 @@ def _orders(rows: Columns) -> dict[str, pa.Array]:
         **{
             name: money(rows[name])
             for name in (
-                "subtotal_amount", "discount_amount", "shipping_amount", "tax_amount",
+                "subtotal_amount",
+                "discount_amount",
+                "shipping_amount",
+                "tax_amount",
                 "total_amount",
             )
-        },  # fmt: skip
+        },
         "ordered_at": timestamps(rows["ordered_at"]),
         "updated_at": timestamps(rows["updated_at"]),
     }
@@ -237,8 +242,10 @@ class Export:
     def __init__(self, entity: str, rows: Columns) -> None:
         arrays = _BUILDERS[entity](rows)
         self.entity = entity
-        self.table = pa.table([arrays[c] for c in ENTITIES[entity].column_names],
-                              names=list(ENTITIES[entity].column_names))  # fmt: skip
+        self.table = pa.table(
+            [arrays[c] for c in ENTITIES[entity].column_names],
+            names=list(ENTITIES[entity].column_names),
+        )
         self.zones = rows["zone"] if "zone" in rows else np.zeros(self.table.num_rows, np.int8)
 
     def __len__(self) -> int:

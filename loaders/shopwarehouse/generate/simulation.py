@@ -1,9 +1,9 @@
 """A day-by-day simulation of the shop, vectorised with NumPy.
 
-Each simulated day produces the change feed of that day: every version of every row whose ``updated_at`` falls
-in the day. When an order is placed, its whole future is decided at once (payment attempts, shipping, delivery,
-return, refund) and each future version waits in a queue until its day comes; so memory holds only the open
-orders, not the history, and the output of the first N days never depends on how many days are generated
+Each simulated day produces the change feed of that day: every row whose ``updated_at`` falls in the day.
+When an order is placed, its whole future is decided at once (payment attempts, shipping, delivery, return,
+refund) and each future version waits in a queue until its day comes; so memory holds only the open orders,
+not the history, and the output of the first N days never depends on how many days are generated
 (a run of 10 days is a prefix of a run of 30).
 
 Money is integer cents in the row's currency; times are integer seconds since the epoch (UTC). The export
@@ -94,6 +94,13 @@ def seasonal_factor(day: date) -> float:
     return season + black_friday + christmas
 
 
+@dataclass(frozen=True)
+class Payments:
+    rows: Columns  # every version of every attempt
+    success_row: np.ndarray  # per order: the row of its successful attempt's final version, or -1
+    last_failure_at: np.ndarray  # per order: when its last failed attempt failed
+
+
 @dataclass
 class VersionQueue:
     """Row versions waiting for the day their ``updated_at`` falls in."""
@@ -160,8 +167,7 @@ class Shop:
             self._change_catalogue(rng, day_start)
         demand = self.base * WEEKDAY_FACTOR[day.weekday()] * seasonal_factor(day)
         new_customers = self._sign_up(rng, day_start, demand * (1 + SIGNUP_GROWTH_PER_DAY * index))
-        self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * index),
-                           new_customers)  # fmt: skip
+        self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * index), new_customers)
         return {name: self._export_rows(rng, name, day_end) for name in self.queues}
 
     # -- customers ---------------------------------------------------------------------------------------
@@ -204,8 +210,7 @@ class Shop:
         erased = take(base, erase)
         erased_moved = moves[erase]
         for column in ("city", "postal"):
-            erased[column] = np.where(erased_moved, _lookup(moved, ids[erase] + 1, column),
-                                      erased[column])  # fmt: skip
+            erased[column] = np.where(erased_moved, _lookup(moved, ids[erase] + 1, column), erased[column])
         erased["updated_at"] = np.where(
             erased_moved, _lookup(moved, ids[erase] + 1, "updated_at"), anchor[erase]
         ) + rng.integers(3 * DAY, 60 * DAY, erase.sum())
@@ -264,8 +269,7 @@ class Shop:
             return
         factor = rng.uniform(0.85, 1.2, n)
         new_price = np.round(self.p_price * factor).astype(np.int64)
-        self.p_price = np.where(repriced, np.maximum(new_price - new_price % 100 + 99, 199),
-                                self.p_price)  # fmt: skip
+        self.p_price = np.where(repriced, np.maximum(new_price - new_price % 100 + 99, 199), self.p_price)
         self.p_active &= ~retired
         rows = take(self.p_rows, changed)
         rows["unit_price"] = self.p_price[changed]
@@ -311,8 +315,9 @@ class Shop:
         product = rng.choice(len(on_sale), n_lines, p=on_sale / on_sale.sum())
         quantity = rng.choice([1, 2, 3], n_lines, p=[0.82, 0.14, 0.04])
         unit_price = np.round(self.p_price[product] * MARKET_FX[market[line_order]]).astype(np.int64)
-        line_discount_pct = np.where(rng.random(n_lines) < LINE_DISCOUNT_RATE,
-                                     rng.choice([5, 10, 15, 20], n_lines), 0)  # fmt: skip
+        line_discount_pct = np.where(
+            rng.random(n_lines) < LINE_DISCOUNT_RATE, rng.choice([5, 10, 15, 20], n_lines), 0
+        )
         line_discount = (quantity * unit_price * line_discount_pct + 50) // 100
         line_net = quantity * unit_price - line_discount
         subtotal = np.bincount(line_order, weights=line_net, minlength=n).round().astype(np.int64)
@@ -324,15 +329,17 @@ class Shop:
 
         item_ids = np.arange(self.next_id["order_items"], self.next_id["order_items"] + n_lines)
         self.next_id["order_items"] += n_lines
-        self.queues["order_items"].add({
-            "order_item_id": item_ids,
-            "order_id": order_ids[line_order],
-            "product_id": product + 1,
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "discount_amount": line_discount,
-            "updated_at": ordered_at[line_order],
-        })  # fmt: skip
+        self.queues["order_items"].add(
+            {
+                "order_item_id": item_ids,
+                "order_id": order_ids[line_order],
+                "product_id": product + 1,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "discount_amount": line_discount,
+                "updated_at": ordered_at[line_order],
+            }
+        )
 
         paid_at, payments = self._pay(rng, order_ids, ordered_at, currency, total)
         paid = paid_at >= 0
@@ -343,7 +350,7 @@ class Shop:
         t_cancel = np.where(
             paid,
             paid_at + rng.integers(HOUR, 20 * HOUR, n),
-            payments["last_failure_at"] + rng.integers(HOUR, 24 * HOUR, n),
+            payments.last_failure_at + rng.integers(HOUR, 24 * HOUR, n),
         )
         t_ship = paid_at + rng.integers(HOUR * 8, 3 * DAY, n)
         t_deliver = t_ship + rng.integers(DAY, 5 * DAY, n)
@@ -360,42 +367,48 @@ class Shop:
         zone = np.where(rng.random(n) < LOCAL_TIME_RATE, MARKET_ZONE[market], 0).astype(np.int8)
         channel = rng.choice(len(CHANNEL_P), n, p=CHANNEL_P).astype(np.int8)
         channel[channel == len(CHANNEL_P) - 1] = -1
-        order_rows = concat([
-            {
-                "order_id": order_ids[happens],
-                "customer_id": customers[happens] + 1,
-                "order_status": np.full(happens.sum(), status, np.int8),
-                "channel": channel[happens],
-                "currency": currency[happens],
-                "subtotal_amount": subtotal[happens],
-                "discount_amount": discount[happens],
-                "shipping_amount": shipping[happens],
-                "tax_amount": tax[happens],
-                "total_amount": total[happens],
-                "ordered_at": ordered_at[happens],
-                "updated_at": at[happens],
-                "zone": zone[happens],
-            }
-            for status, at, happens in events
-        ])  # fmt: skip
+        order_rows = concat(
+            [
+                {
+                    "order_id": order_ids[happens],
+                    "customer_id": customers[happens] + 1,
+                    "order_status": np.full(happens.sum(), status, np.int8),
+                    "channel": channel[happens],
+                    "currency": currency[happens],
+                    "subtotal_amount": subtotal[happens],
+                    "discount_amount": discount[happens],
+                    "shipping_amount": shipping[happens],
+                    "tax_amount": tax[happens],
+                    "total_amount": total[happens],
+                    "ordered_at": ordered_at[happens],
+                    "updated_at": at[happens],
+                    "zone": zone[happens],
+                }
+                for status, at, happens in events
+            ]
+        )
         self.queues["orders"].add(order_rows)
 
         # Refunds: a cancellation after payment refunds in full; a return in full or in part.
-        success = payments["success_row"]
-        refund_at = np.where(cancel_late, t_cancel + rng.integers(HOUR // 2, DAY, n),
-                             t_return + rng.integers(0, 2 * DAY, n))  # fmt: skip
+        success = payments.success_row
+        refund_at = np.where(
+            cancel_late,
+            t_cancel + rng.integers(HOUR // 2, DAY, n),
+            t_return + rng.integers(0, 2 * DAY, n),
+        )
         refunded = cancel_late | returned
         partial = returned & (rng.random(n) < PARTIAL_REFUND_SHARE)
-        refunds = take(payments["rows"], success[refunded])
+        refunds = take(payments.rows, success[refunded])
         refunds["updated_at"] = refund_at[refunded]
         amount = refunds["amount"]
         share = rng.uniform(0.2, 0.7, refunded.sum())
         refunds["refunded_amount"] = np.where(
             partial[refunded], np.round(amount * share).astype(np.int64), amount
         )
-        refunds["payment_status"] = np.where(partial[refunded], P_PARTIALLY_REFUNDED,
-                                             P_REFUNDED).astype(np.int8)  # fmt: skip
-        self.queues["payments"].add(concat([payments["rows"], refunds]))
+        refunds["payment_status"] = np.where(partial[refunded], P_PARTIALLY_REFUNDED, P_REFUNDED).astype(
+            np.int8
+        )
+        self.queues["payments"].add(concat([payments.rows, refunds]))
 
     def _pay(
         self,
@@ -404,11 +417,10 @@ class Shop:
         ordered_at: np.ndarray,
         currency: np.ndarray,
         total: np.ndarray,
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    ) -> tuple[np.ndarray, Payments]:
         """Payment attempts for the orders: up to three, each after the previous one failed.
 
-        Returns, per order, the time it was paid (-1 if never) and the payment rows: every version of every
-        attempt, plus, per order, the index of the successful attempt's final row and the last failure time.
+        Returns, per order, the time it was paid (-1 if never), and the payments.
         """
         n = len(order_ids)
         method = rng.choice(len(METHOD_P), n, p=METHOD_P)
@@ -429,8 +441,11 @@ class Shop:
             failed |= lost
             created = attempt_at[idx]
             # Cards, wallets and the like answer at once; a bank transfer is pending until it arrives.
-            settled = np.where(bank, created + np.where(lost, 5 * DAY, rng.integers(12 * HOUR, 3 * DAY, m)),
-                               created + rng.integers(1, 20, m))  # fmt: skip
+            settled = np.where(
+                bank,
+                created + np.where(lost, 5 * DAY, rng.integers(12 * HOUR, 3 * DAY, m)),
+                created + rng.integers(1, 20, m),
+            )
             payment_ids = np.arange(self.next_id["payments"], self.next_id["payments"] + m)
             self.next_id["payments"] += m
             attempt_rows: Columns = {
@@ -448,7 +463,7 @@ class Shop:
                 ).astype(np.int8),
                 "created_at": created,
                 "updated_at": settled,
-            }  # fmt: skip
+            }
             pending = take(attempt_rows, bank)
             pending["payment_status"] = np.full(bank.sum(), P_PENDING, np.int8)
             pending["failure_reason"] = np.full(bank.sum(), -1, np.int8)
@@ -465,11 +480,7 @@ class Shop:
                 attempt_at[idx] = settled + rng.integers(60, 1800, m)
                 tries = np.zeros(n, bool)
                 tries[idx[retry]] = True
-        return paid_at, {
-            "rows": concat(rows),
-            "success_row": success_row,
-            "last_failure_at": last_failure_at,
-        }
+        return paid_at, Payments(concat(rows), success_row, last_failure_at)
 
     # -- the day's export --------------------------------------------------------------------------------
 
@@ -487,9 +498,7 @@ class Shop:
         latest = np.lexsort((rows["updated_at"], key))
         keep = latest[np.append(key[latest][1:] != key[latest][:-1], True)]
         rows = take(rows, keep)
-        late = (rows["updated_at"] >= day_end - LATE_ROW_WINDOW) & (
-            rng.random(len(keep)) < LATE_ROW_RATE
-        )
+        late = (rows["updated_at"] >= day_end - LATE_ROW_WINDOW) & (rng.random(len(keep)) < LATE_ROW_RATE)
         if entity != "products" and late.any():
             self.deferred[entity] = take(rows, late)
             rows = take(rows, ~late)

@@ -1,0 +1,3 @@
+from shopwarehouse.cli import main
+
+main()

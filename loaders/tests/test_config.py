@@ -1,0 +1,61 @@
+"""Settings: documented defaults, environment variables, flag overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shopwarehouse.config import Settings
+
+
+def test_defaults_are_the_embedded_default() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings(
+        landing="data/landing",
+        s3_endpoint_url=None,
+        target="duckdb",
+        duckdb_path=Path("data/shopwarehouse.duckdb"),
+    )
+
+
+def test_environment_variables_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "SHOPWAREHOUSE_LANDING": "s3://bucket/prefix",
+            "SHOPWAREHOUSE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "SHOPWAREHOUSE_TARGET": "postgres",
+            "SHOPWAREHOUSE_DUCKDB_PATH": "/tmp/w.duckdb",
+        }
+    )
+    assert settings == Settings(
+        "s3://bucket/prefix", "http://127.0.0.1:9000", "postgres", Path("/tmp/w.duckdb")
+    )
+
+
+def test_flags_override_the_environment_and_unset_flags_do_not() -> None:
+    settings = Settings.from_env({"SHOPWAREHOUSE_LANDING": "s3://from-env"})
+    overridden = settings.with_overrides(landing="/tmp/landing", s3_endpoint_url=None)
+    assert overridden.landing == "/tmp/landing"
+    assert overridden.s3_endpoint_url is None
+    assert settings.landing == "s3://from-env"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"SHOPWAREHOUSE_TARGET": "bigquery"},
+            "SHOPWAREHOUSE_TARGET='bigquery' is not a known target",
+        ),
+        ({"SHOPWAREHOUSE_LANDING": "s3:///prefix"}, "names no bucket"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(environ)
+
+
+def test_unknown_override_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="unknown settings"):
+        Settings().with_overrides(landng="x")

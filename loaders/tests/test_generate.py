@@ -1,0 +1,242 @@
+"""The generator: deterministic, a shorter run is a prefix of a longer one, contract-true and messy."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DAYS, START, cli
+from contract_reader import KEY_PATTERN, TIMESTAMP_TEXT, parse_row, read_file
+from mypy_boto3_s3 import S3Client
+
+from shopwarehouse.contract import ENTITIES, ORDER_STATUSES, PAYMENT_STATUSES
+from shopwarehouse.generate import GenerateOptions, generate
+from shopwarehouse.generate.catalog import PAYMENT_METHODS
+from shopwarehouse.landing import Landing, LocalLanding
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "file_args",
+    [
+        ("--format", "csv"),
+        ("--format", "csv", "--gzip"),
+        ("--format", "jsonl", "--gzip"),
+        ("--format", "parquet"),
+    ],
+)
+def test_same_seed_gives_byte_identical_files(tmp_path: Path, file_args: tuple[str, ...]) -> None:
+    # GIVEN two runs of the CLI with the same seed, WHEN both finish, THEN every file is the same bytes.
+    runs = {}
+    for name, seed in (("a", "7"), ("b", "7"), ("other", "8")):
+        root = tmp_path / name
+        cli(
+            "--landing",
+            str(root),
+            "generate",
+            "--seed",
+            seed,
+            "--start",
+            "2024-03-01",
+            "--days",
+            "10",
+            "--orders-per-day",
+            "40",
+            *file_args,
+        )
+        runs[name] = snapshot(root)
+    assert len(runs["a"]) > 40
+    assert runs["a"] == runs["b"]
+    assert runs["a"] != runs["other"], "a different seed must give different data"
+
+
+def test_shorter_run_is_prefix_and_late_files_land_later(tmp_path: Path) -> None:
+    # GIVEN the landing zone after 10 days and after 20 days of the same shop
+    short, long = tmp_path / "short", tmp_path / "long"
+    for root, days in ((short, 10), (long, 20)):
+        options = GenerateOptions(start=START, days=days, seed=3, orders_per_day=40)
+        generate(LocalLanding(root), options)
+    first, second = snapshot(short), snapshot(long)
+    # THEN everything that had landed after 10 days is unchanged after 20 ...
+    assert {k: second[k] for k in first} == first
+    # ... and files of the first 10 days' partitions that arrived later are the late and re-sent ones.
+    arrived_later = sorted(
+        k
+        for k in second.keys() - first.keys()
+        if KEY_PATTERN.match(k)["date"] <= str(START + timedelta(days=9))  # type: ignore[index]
+    )
+    assert arrived_later, "a late file for an earlier day must land in a later run"
+    late_file = arrived_later[0]
+    assert "resent" not in late_file
+    late_day = date.fromisoformat(KEY_PATTERN.match(late_file)["date"])  # type: ignore[index]
+    assert late_day == START + timedelta(days=9)
+
+
+@pytest.fixture(scope="module")
+def landed(landing_30d: Landing) -> dict[str, dict[str, Any]]:
+    """Every landed file read back through the S3 API: key -> (bytes, header, typed rows)."""
+    files = {}
+    for obj in landing_30d.list("raw/"):
+        data = landing_30d.get(obj.key)
+        header, rows = read_file(obj.key, data)
+        entity = KEY_PATTERN.match(obj.key)["entity"]  # type: ignore[index]
+        files[obj.key] = {
+            "entity": entity,
+            "data": data,
+            "header": header,
+            "raw": rows,
+            "rows": [parse_row(entity, row) for row in rows],
+        }
+    return files
+
+
+def rows_of(landed: dict[str, dict[str, Any]], entity: str) -> list[dict[str, Any]]:
+    return [
+        {**row, "_key": key}
+        for key, file in sorted(landed.items())
+        if file["entity"] == entity
+        for row in file["rows"]
+    ]
+
+
+def latest(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row[key] not in out or row["updated_at"] > out[row[key]]["updated_at"]:
+            out[row[key]] = row
+    return out
+
+
+def test_landing_zone_is_readable_through_the_s3_api(
+    s3_client: S3Client, landed: dict[str, dict[str, Any]]
+) -> None:
+    listed = s3_client.list_objects_v2(Bucket="shopwarehouse-test", Prefix="landing/raw/orders/")
+    assert listed.get("KeyCount", 0) >= DAYS
+    assert {f["entity"] for f in landed.values()} == set(ENTITIES)
+    days = {KEY_PATTERN.match(k)["date"] for k in landed}  # type: ignore[index]
+    assert days == {str(START + timedelta(days=i)) for i in range(DAYS)}
+
+
+def test_every_file_honours_the_contract(landed: dict[str, dict[str, Any]]) -> None:
+    # parse_row (in the fixture) already parsed every value by its contract type; here the rest.
+    for key, file in landed.items():
+        assert file["header"] == list(ENTITIES[file["entity"]].column_names), key
+        assert file["rows"], f"{key} is empty"
+    orders = rows_of(landed, "orders")
+    assert {r["order_status"] for r in orders} == set(ORDER_STATUSES)
+    for row in orders:
+        assert row["total_amount"] == (
+            row["subtotal_amount"] - row["discount_amount"] + row["shipping_amount"] + row["tax_amount"]
+        ), row
+        assert row["updated_at"] >= row["ordered_at"]
+    payments = rows_of(landed, "payments")
+    assert {r["payment_status"] for r in payments} == set(PAYMENT_STATUSES)
+    assert {r["payment_method"] for r in payments} == set(PAYMENT_METHODS)
+    for row in payments:
+        assert (row["failure_reason"] is not None) == (row["payment_status"] == "failed"), row
+        refund = row["payment_status"] in ("refunded", "partially_refunded")
+        assert (row["refunded_amount"] is not None) == refund, row
+        if refund:
+            assert Decimal(0) < row["refunded_amount"] <= row["amount"], row
+    items = rows_of(landed, "order_items")
+    assert all(row["quantity"] > 0 for row in items)
+    assert {r["currency"] for r in rows_of(landed, "products")} == {"USD"}
+
+
+def test_items_add_up_to_the_order_subtotal(landed: dict[str, dict[str, Any]]) -> None:
+    subtotal: dict[str, Decimal] = defaultdict(Decimal)
+    lines: Counter[str] = Counter()
+    for item in latest(rows_of(landed, "order_items"), "order_item_id").values():
+        subtotal[item["order_id"]] += item["quantity"] * item["unit_price"] - item["discount_amount"]
+        lines[item["order_id"]] += 1
+    orders = latest(rows_of(landed, "orders"), "order_id")
+    # Items can land before their order (a late order row): only for orders of the last export day.
+    assert set(orders) <= set(subtotal)
+    last_day = str(START + timedelta(days=DAYS - 1))
+    items = rows_of(landed, "order_items")
+    orphans = {(_day(i["_key"]), i["order_id"]) for i in items if i["order_id"] not in orders}
+    assert {day for day, _ in orphans} <= {last_day}, orphans
+    # The last day's late rows (some items of its last orders) are still to come; earlier days are whole.
+    closed = [o for o, row in orders.items() if str(row["ordered_at"].astimezone(UTC).date()) < last_day]
+    mismatched = {
+        o: (orders[o]["subtotal_amount"], subtotal[o])
+        for o in closed
+        if orders[o]["subtotal_amount"] != subtotal[o]
+    }
+    assert len(closed) > 3000
+    assert not mismatched
+    assert set(lines.values()) == {1, 2, 3, 4, 5, 6}, "baskets hold 1 to 6 items"
+
+
+def test_the_messy_cases_are_all_there(landed: dict[str, dict[str, Any]]) -> None:
+    orders = rows_of(landed, "orders")
+    payments = rows_of(landed, "payments")
+    customers = rows_of(landed, "customers")
+
+    # Orders move through statuses over several days: the same key again with a later updated_at.
+    statuses: dict[str, set[str]] = defaultdict(set)
+    for row in orders:
+        statuses[row["order_id"]].add(row["order_status"])
+    assert max(len(s) for s in statuses.values()) >= 3
+    assert any(
+        len({r["updated_at"].date() for r in orders if r["order_id"] == o}) >= 3 for o in list(statuses)[:50]
+    )
+
+    # Exact duplicate rows inside one file.
+    assert any(len(f["raw"]) > len({tuple(sorted(r.items())) for r in f["raw"]}) for f in landed.values())
+
+    # One file's content re-delivered under another name.
+    by_content: dict[bytes, list[str]] = defaultdict(list)
+    for key, file in landed.items():
+        by_content[file["data"]].append(key)
+    assert any(len(keys) == 2 for keys in by_content.values())
+
+    # Late rows: changed on one day, exported with a later day's file.
+    assert any(str(r["updated_at"].astimezone(UTC).date()) < _day(r["_key"]) for r in orders)
+
+    # Erasure requests.
+    assert any(row["is_deleted"] for row in customers)
+
+    # 3-8% of payment attempts fail; failed attempts are often retried and then succeed.
+    attempts = latest(payments, "payment_id")
+    failed = [p for p in attempts.values() if p["payment_status"] == "failed"]
+    assert 0.03 <= len(failed) / len(attempts) <= 0.08
+    succeeded_orders = {p["order_id"] for p in attempts.values() if p["payment_status"] != "failed"}
+    assert len({p["order_id"] for p in failed} & succeeded_orders) >= 5
+
+    # Returned orders are refunded, in full or in part.
+    final_orders = latest(orders, "order_id")
+    returned = {o for o, r in final_orders.items() if r["order_status"] == "returned"}
+    refunds = {
+        p["order_id"]: p["payment_status"]
+        for p in attempts.values()
+        if p["payment_status"] in ("refunded", "partially_refunded")
+    }
+    assert returned & refunds.keys()
+    assert set(refunds.values()) == {"refunded", "partially_refunded"}
+    assert refunds.keys() <= {
+        o for o, r in final_orders.items() if r["order_status"] in ("returned", "cancelled")
+    }
+
+    # Several currencies, by the customer's country; timestamps written with offsets as well as 'Z'.
+    assert {r["currency"] for r in orders} == {"USD", "EUR", "GBP", "BRL", "CAD"}
+    raw_times = {r["ordered_at"][-6:] for f in landed.values() if f["entity"] == "orders" for r in f["raw"]}
+    assert any(t.endswith("Z") for t in raw_times)
+    assert any(TIMESTAMP_TEXT.match(f"2024-03-01T00:00:00{t}") and not t.endswith("Z") for t in raw_times)
+
+    # Repeat buyers: customers with more than one order.
+    per_customer = Counter(r["customer_id"] for r in final_orders.values())
+    assert sum(1 for n in per_customer.values() if n > 1) > len(per_customer) * 0.05
+
+
+def _day(key: str) -> str:
+    match = KEY_PATTERN.match(key)
+    assert match
+    return match["date"]
