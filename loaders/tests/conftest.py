@@ -94,3 +94,78 @@ def landing_30d(s3_settings: Settings) -> Landing:
 @pytest.fixture
 def local_landing(tmp_path: Path) -> Settings:
     return Settings(landing=str(tmp_path / "landing"))
+
+
+REPO = Path(__file__).resolve().parents[2]
+PG_TEST_DATABASE = "shopwarehouse_test"
+PG_START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+
+
+def dbt(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run dbt from the repository with its own profiles.yml; artefacts go under ``tmp_path``."""
+    paths = {
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DBT_USE_COLORS": "false",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **paths, **env},
+        timeout=600,
+    )
+    assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> str:
+    """A database of the project's own on the local PostgreSQL server, created if missing.
+
+    Locally, a missing server skips the tests that need it; in CI (CI=true) it fails the run, because those
+    suites must run there.
+    """
+    import psycopg2
+    from psycopg2 import sql
+
+    try:
+        conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
+                                connect_timeout=5)  # fmt: skip
+    except psycopg2.OperationalError as error:
+        message = f"PostgreSQL on 127.0.0.1:5432 is not reachable ({error}); {PG_START_HINT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("select 1 from pg_database where datname = %s", (PG_TEST_DATABASE,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("create database {}").format(sql.Identifier(PG_TEST_DATABASE)))
+    conn.close()
+    return PG_TEST_DATABASE
+
+
+@pytest.fixture(scope="session")
+def fakesnow_port() -> Iterator[int]:
+    """The fakesnow server (Snowflake emulator) on a free loopback port, for dbt-snowflake over HTTP."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "fakesnow"), "-s", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"fakesnow did not start:\n{server.communicate()[1]}")
+        time.sleep(0.2)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
