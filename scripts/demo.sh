@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make demo`: the whole job on the embedded default, on a laptop with no cloud account and no network.
+# Starts the local S3 server, lands 30 days of exports in its bucket exactly as the shop's systems would,
+# then runs the later stages (load, dbt build, report) as they are built. Stops the server on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port="${SHOPWAREHOUSE_DEMO_S3_PORT:-9000}"
+export SHOPWAREHOUSE_S3_ENDPOINT_URL="http://127.0.0.1:${port}"
+export SHOPWAREHOUSE_LANDING="s3://shopwarehouse-landing"
+mkdir -p data
+
+if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+    echo "port ${port} is already in use: stop what listens there or set SHOPWAREHOUSE_DEMO_S3_PORT" >&2
+    exit 1
+fi
+shopwarehouse s3 serve --port "${port}" 2>data/demo-s3-server.log &
+server=$!
+trap 'kill "${server}" 2>/dev/null || true; wait "${server}" 2>/dev/null || true' EXIT
+
+echo "== starting local S3 on ${SHOPWAREHOUSE_S3_ENDPOINT_URL}"
+for _ in $(seq 1 150); do
+    if ! kill -0 "${server}" 2>/dev/null; then
+        echo "the local S3 server failed to start:" >&2
+        cat data/demo-s3-server.log >&2
+        exit 1
+    fi
+    grep -q "local S3 ready" data/demo-s3-server.log && break
+    sleep 0.2
+done
+
+echo "== landing 30 days of exports in ${SHOPWAREHOUSE_LANDING}"
+shopwarehouse generate --days 30 --seed 7
+
+echo "== demo finished"
