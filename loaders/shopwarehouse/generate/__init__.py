@@ -74,7 +74,7 @@ def generate(landing: Landing, options: GenerateOptions) -> GenerateSummary:
             day = options.start + timedelta(days=index)
             for entity, rows in shop.day(index).items():
                 if rows:
-                    _schedule(arrivals, index, day, entity, Export(entity, rows), suffix, options)
+                    _schedule(arrivals, index, day, entity, Export.from_rows(entity, rows), suffix, options)
             landed = arrivals.pop(index, [])
             # Keep at most one day in flight: bounded memory, and the next day simulates meanwhile.
             summary.bytes += sum(f.result() for f in in_flight)

@@ -9,6 +9,7 @@ import gzip
 import io
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import orjson
@@ -236,26 +237,27 @@ _BUILDERS: dict[str, Callable[[Columns], dict[str, pa.Array]]] = {
 }
 
 
+@dataclass(frozen=True)
 class Export:
     """One entity's rows of one export, as a contract-typed Arrow table plus each row's writing zone."""
 
-    def __init__(self, entity: str, rows: Columns) -> None:
+    entity: str
+    table: pa.Table
+    zones: np.ndarray  # per row, an index into simulation.ZONES
+
+    @classmethod
+    def from_rows(cls, entity: str, rows: Columns) -> Export:
         arrays = _BUILDERS[entity](rows)
-        self.entity = entity
-        self.table = pa.table(
-            [arrays[c] for c in ENTITIES[entity].column_names],
-            names=list(ENTITIES[entity].column_names),
-        )
-        self.zones = rows["zone"] if "zone" in rows else np.zeros(self.table.num_rows, np.int8)
+        names = list(ENTITIES[entity].column_names)
+        table = pa.table([arrays[name] for name in names], names=names)
+        zones = rows["zone"] if "zone" in rows else np.zeros(table.num_rows, np.int8)
+        return cls(entity, table, zones)
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
     def slice(self, start: int, stop: int) -> Export:
-        part = object.__new__(Export)
-        part.entity, part.table = self.entity, self.table.slice(start, stop - start)
-        part.zones = self.zones[start:stop]
-        return part
+        return Export(self.entity, self.table.slice(start, stop - start), self.zones[start:stop])
 
     def encode(self, file_format: str, gzipped: bool) -> bytes:
         if file_format == "parquet":
