@@ -25,6 +25,7 @@ class Column:
     nullable: bool
     pii: bool = False
     length: int | None = None
+    positive: bool = False  # values must be greater than 0
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ ORDER_ITEMS = Entity(
         Column("order_item_id", S, nullable=False),
         Column("order_id", S, nullable=False),
         Column("product_id", S, nullable=False),
-        Column("quantity", INT, nullable=False),
+        Column("quantity", INT, nullable=False, positive=True),
         Column("unit_price", D, nullable=False),
         Column("discount_amount", D, nullable=False),
         Column("updated_at", T, nullable=False),

@@ -252,10 +252,10 @@ def _parse_column(key: str, column: Column, raw: pa.Array, first_line: int) -> p
             key, f"{column.name} is required and may not be empty", line=first_line + index,
             column=column.name,
         ))  # fmt: skip
-    if column.name == "quantity" and pc.any(pc.less_equal(values, 0)).as_py():
+    if column.positive and pc.any(pc.less_equal(values, 0)).as_py():
         index = pc.index(pc.less_equal(values, 0), True).as_py()
         raise RejectedFile(Rejection(
-            key, "quantity must be greater than 0", line=first_line + index, column=column.name,
+            key, f"{column.name} must be greater than 0", line=first_line + index, column=column.name,
             value=str(values[index].as_py()),
         ))  # fmt: skip
     return values
