@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -43,31 +43,40 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return result
 
 
+def start_server(
+    command: list[str], ready: Callable[[], bool], what: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start a server and wait up to 30 s until ``ready()``; fail the test with its stderr if it does not."""
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not ready():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"{what} did not start:\n{server.communicate()[1]}")
+        time.sleep(0.2)
+    return server
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """``shopwarehouse s3 serve`` on a free loopback port, with the test landing bucket created."""
     port = free_port()
-    env = {**os.environ, "SHOPWAREHOUSE_LANDING": LANDING_BUCKET}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "shopwarehouse", "s3", "serve", "--port", str(port)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     endpoint = f"http://127.0.0.1:{port}"
     client = make_client(endpoint)
-    deadline = time.monotonic() + 30
-    while True:
+
+    def ready() -> bool:
         try:
-            client.head_bucket(Bucket="shopwarehouse-test")
             client.get_bucket_lifecycle_configuration(Bucket="shopwarehouse-test")
-            break
         except Exception:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                _, err = server.communicate()
-                pytest.fail(f"local S3 server did not start:\n{err}")
-            time.sleep(0.2)
+            return False
+        return True
+
+    server = start_server(
+        [sys.executable, "-m", "shopwarehouse", "s3", "serve", "--port", str(port)],
+        ready,
+        "local S3 server",
+        env={**os.environ, "SHOPWAREHOUSE_LANDING": LANDING_BUCKET},
+    )
     yield endpoint
     server.terminate()
     server.wait(timeout=10)
@@ -151,21 +160,14 @@ def postgres_database() -> str:
 def fakesnow_port() -> Iterator[int]:
     """The fakesnow server (Snowflake emulator) on a free loopback port, for dbt-snowflake over HTTP."""
     port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "fakesnow"), "-s", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while True:
+
+    def ready() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"fakesnow did not start:\n{server.communicate()[1]}")
-        time.sleep(0.2)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    server = start_server(
+        [str(Path(sys.executable).parent / "fakesnow"), "-s", "-p", str(port)], ready, "fakesnow"
+    )
     yield port
     server.terminate()
     server.wait(timeout=10)
