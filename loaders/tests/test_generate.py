@@ -68,14 +68,12 @@ def test_shorter_run_is_prefix_and_late_files_land_later(tmp_path: Path) -> None
     assert {k: second[k] for k in first} == first
     # ... and files of the first 10 days' partitions that arrived later are the late and re-sent ones.
     arrived_later = sorted(
-        k
-        for k in second.keys() - first.keys()
-        if KEY_PATTERN.match(k)["date"] <= str(START + timedelta(days=9))  # type: ignore[index]
+        k for k in second.keys() - first.keys() if key_part(k, "date") <= str(START + timedelta(days=9))
     )
     assert arrived_later, "a late file for an earlier day must land in a later run"
     late_file = arrived_later[0]
     assert "resent" not in late_file
-    late_day = date.fromisoformat(KEY_PATTERN.match(late_file)["date"])  # type: ignore[index]
+    late_day = date.fromisoformat(key_part(late_file, "date"))
     assert late_day == START + timedelta(days=9)
 
 
@@ -86,7 +84,7 @@ def landed(landing_30d: Landing) -> dict[str, dict[str, Any]]:
     for obj in landing_30d.list("raw/"):
         data = landing_30d.get(obj.key)
         header, rows = read_file(obj.key, data)
-        entity = KEY_PATTERN.match(obj.key)["entity"]  # type: ignore[index]
+        entity = key_part(obj.key, "entity")
         files[obj.key] = {
             "entity": entity,
             "data": data,
@@ -120,7 +118,7 @@ def test_landing_zone_is_readable_through_the_s3_api(
     listed = s3_client.list_objects_v2(Bucket="shopwarehouse-test", Prefix="landing/raw/orders/")
     assert listed.get("KeyCount", 0) >= DAYS
     assert {f["entity"] for f in landed.values()} == set(ENTITIES)
-    days = {KEY_PATTERN.match(k)["date"] for k in landed}  # type: ignore[index]
+    days = {key_part(k, "date") for k in landed}
     assert days == {str(START + timedelta(days=i)) for i in range(DAYS)}
 
 
@@ -161,7 +159,7 @@ def test_items_add_up_to_the_order_subtotal(landed: dict[str, dict[str, Any]]) -
     assert set(orders) <= set(subtotal)
     last_day = str(START + timedelta(days=DAYS - 1))
     items = rows_of(landed, "order_items")
-    orphans = {(_day(i["_key"]), i["order_id"]) for i in items if i["order_id"] not in orders}
+    orphans = {(key_part(i["_key"], "date"), i["order_id"]) for i in items if i["order_id"] not in orders}
     assert {day for day, _ in orphans} <= {last_day}, orphans
     # The last day's late rows (some items of its last orders) are still to come; earlier days are whole.
     closed = [o for o, row in orders.items() if str(row["ordered_at"].astimezone(UTC).date()) < last_day]
@@ -199,7 +197,7 @@ def test_the_messy_cases_are_all_there(landed: dict[str, dict[str, Any]]) -> Non
     assert any(len(keys) == 2 for keys in by_content.values())
 
     # Late rows: changed on one day, exported with a later day's file.
-    assert any(str(r["updated_at"].astimezone(UTC).date()) < _day(r["_key"]) for r in orders)
+    assert any(str(r["updated_at"].astimezone(UTC).date()) < key_part(r["_key"], "date") for r in orders)
 
     # Erasure requests.
     assert any(row["is_deleted"] for row in customers)
@@ -236,7 +234,8 @@ def test_the_messy_cases_are_all_there(landed: dict[str, dict[str, Any]]) -> Non
     assert sum(1 for n in per_customer.values() if n > 1) > len(per_customer) * 0.05
 
 
-def _day(key: str) -> str:
+def key_part(key: str, part: str) -> str:
+    """``entity``, ``date``, ``name`` or ``suffix`` of a landed key."""
     match = KEY_PATTERN.match(key)
-    assert match
-    return match["date"]
+    assert match, f"{key} does not follow raw/<entity>/date=YYYY-MM-DD/<file>"
+    return match[part]
