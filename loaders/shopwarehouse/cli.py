@@ -8,10 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from shopwarehouse.config import Settings
+from shopwarehouse.config import TARGETS, Settings
+from shopwarehouse.contract import ENTITIES
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
-from shopwarehouse.landing import open_landing
+from shopwarehouse.landing import Landing, open_landing
+from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, run_load
+from shopwarehouse.load.report import summary_table
+from shopwarehouse.load.warehouse import Warehouse, open_warehouse
+from shopwarehouse.profile import ProfileError
 from shopwarehouse.s3 import ensure_landing_bucket, make_client
 
 log = logging.getLogger("shopwarehouse")
@@ -26,11 +31,14 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @click.group()
+@click.option("--target", type=click.Choice(TARGETS), help="dbt profile target [SHOPWAREHOUSE_TARGET].")
 @click.option("--landing", help="Landing zone: s3://bucket[/prefix] or a directory [SHOPWAREHOUSE_LANDING].")
 @click.option("--s3-endpoint-url", help="S3 endpoint; unset means AWS [SHOPWAREHOUSE_S3_ENDPOINT_URL].")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_context
-def main(ctx: click.Context, landing: str | None, s3_endpoint_url: str | None, verbose: bool) -> None:
+def main(
+    ctx: click.Context, target: str | None, landing: str | None, s3_endpoint_url: str | None, verbose: bool
+) -> None:
     """shopwarehouse: land, load and model an e-commerce shop's data."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -38,7 +46,9 @@ def main(ctx: click.Context, landing: str | None, s3_endpoint_url: str | None, v
         stream=sys.stderr,
     )
     try:
-        settings = Settings.from_env().with_overrides(landing=landing, s3_endpoint_url=s3_endpoint_url)
+        settings = Settings.from_env().with_overrides(
+            target=target, landing=landing, s3_endpoint_url=s3_endpoint_url
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     ctx.obj = settings
@@ -129,3 +139,69 @@ def s3_init(ctx: click.Context) -> None:
     if not settings.landing.startswith("s3://"):
         raise click.UsageError(f"the landing zone {settings.landing!r} is a directory, not a bucket")
     ensure_landing_bucket(make_client(settings.s3_endpoint_url), settings.landing)
+
+
+@main.command(name="load")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Only this day's exports.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only exports of this day and later.")
+@click.option("--all", "load_all", is_flag=True, help="Every export in the landing zone (the default).")
+@click.option(
+    "--entity",
+    "entities",
+    type=click.Choice(list(ENTITIES)),
+    multiple=True,
+    help="Only this entity (repeatable) [default: all].",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.pass_context
+def load_command(
+    ctx: click.Context,
+    on: datetime | None,
+    since: datetime | None,
+    load_all: bool,
+    entities: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Load landed files not loaded before into the warehouse's raw tables, exactly once.
+
+    Files that fail validation are quarantined with their reason; the others still load. Exits with 1 when
+    any file was quarantined, so a scheduler notices.
+    """
+    if sum(map(bool, (on, since, load_all))) > 1:
+        raise click.UsageError("give at most one of --date, --since and --all")
+    settings = _settings(ctx)
+    options = LoadOptions(
+        entities=entities or tuple(ENTITIES),
+        on=on.date() if on else None,
+        since=since.date() if since else None,
+        dry_run=dry_run,
+        max_file_bytes=settings.max_file_bytes,
+    )
+    landing = open_landing(settings)
+    try:
+        with open_warehouse(settings, landing) as warehouse:
+            summary = _load_with_progress(landing, warehouse, options)
+    except ProfileError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(summary_table(summary))
+    if summary.rejected:
+        ctx.exit(1)
+
+
+def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOptions) -> LoadSummary:
+    """On a terminal, a progress bar over the files (per-file log lines quietened); otherwise log lines."""
+    if not sys.stderr.isatty():
+        return run_load(landing, warehouse, options)
+    loader_log = logging.getLogger("shopwarehouse.load")
+    level = loader_log.level
+    loader_log.setLevel(logging.WARNING)
+    try:
+        with click.progressbar(length=1, label="loading", file=sys.stderr, show_pos=True) as bar:
+
+            def advance(outcome: FileOutcome, total: int) -> None:
+                bar.length = total
+                bar.update(1)
+
+            return run_load(landing, warehouse, options, on_file=advance)
+    finally:
+        loader_log.setLevel(level)

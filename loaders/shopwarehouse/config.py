@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
 TARGETS = ("duckdb", "postgres", "snowflake", "redshift")
@@ -27,8 +26,14 @@ class Settings:
     target: str = "duckdb"
     """The dbt profile target that both dbt and the loaders use."""
 
-    duckdb_path: Path = Path("data/shopwarehouse.duckdb")
-    """The embedded warehouse file (read by the ``duckdb`` profile target too)."""
+    max_file_bytes: int = 1 << 30
+    """Landed files larger than this (1 GiB) are quarantined unread: split big exports."""
+
+    redshift_iam_role: str = "default"
+    """The IAM role ARN Redshift assumes to read the landing bucket in COPY; ``default`` is the cluster's."""
+
+    snowflake_storage_integration: str | None = None
+    """The storage integration of the Snowflake stage over an ``s3://`` landing zone."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -38,7 +43,9 @@ class Settings:
             landing=env.get("SHOPWAREHOUSE_LANDING") or defaults.landing,
             s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
-            duckdb_path=Path(env.get("SHOPWAREHOUSE_DUCKDB_PATH") or defaults.duckdb_path),
+            max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
+            redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
+            snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )
         settings.validate()
         return settings
@@ -58,7 +65,19 @@ class Settings:
             raise ValueError(
                 f"SHOPWAREHOUSE_TARGET={self.target!r} is not a known target; use one of {TARGETS}"
             )
+        if self.max_file_bytes < 1:
+            raise ValueError(f"SHOPWAREHOUSE_MAX_FILE_BYTES={self.max_file_bytes} must be at least 1")
         if self.landing.startswith("s3://") and not self.landing[5:].split("/", 1)[0]:
             raise ValueError(
                 f"SHOPWAREHOUSE_LANDING={self.landing!r} names no bucket; use s3://bucket[/prefix]"
             )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a whole number of bytes, e.g. {default}") from None

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +42,15 @@ class Landing(Protocol):
     def list(self, prefix: str = "") -> list[LandedObject]:
         """Every object whose key starts with ``prefix``, sorted by key."""
 
+    def copy(self, source: str, target: str) -> None:
+        """Copy the object at ``source`` to ``target`` without reading it into memory."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object at ``key`` if it exists."""
+
+    def location(self, key: str) -> str:
+        """The object's address for a warehouse that reads the landing zone: ``s3://...`` or ``file://...``."""
+
 
 class LocalLanding:
     def __init__(self, root: Path) -> None:
@@ -51,18 +63,24 @@ class LocalLanding:
             raise ValueError(f"key {key!r} escapes the landing directory {self.root}")
         return path
 
-    def put(self, key: str, data: bytes) -> None:
+    @contextmanager
+    def _replacing(self, key: str) -> Iterator[Path]:
+        """A temporary path beside ``key``'s file, renamed onto it once written: the rename is atomic, so
+        a reader sees the whole file or none of it."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename: the rename is atomic, so a reader sees all or nothing.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            yield Path(tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def put(self, key: str, data: bytes) -> None:
+        with self._replacing(key) as tmp:
+            tmp.write_bytes(data)
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -78,6 +96,23 @@ class LocalLanding:
             if key.startswith(prefix):
                 found.append(LandedObject(key=key, size=path.stat().st_size))
         return sorted(found, key=lambda obj: obj.key)
+
+    def copy(self, source: str, target: str) -> None:
+        with self._replacing(target) as tmp:
+            shutil.copyfile(self._path(source), tmp)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        # Directories exist only for their files here, as prefixes in S3: drop the ones left empty.
+        root = self.root.resolve()
+        for parent in path.parents:
+            if parent == root or any(parent.iterdir()):
+                break
+            parent.rmdir()
+
+    def location(self, key: str) -> str:
+        return self._path(key).as_uri()
 
 
 class S3Landing:
@@ -101,6 +136,17 @@ class S3Landing:
             for item in page.get("Contents", []):
                 found.append(LandedObject(key=item["Key"][len(self.prefix) :], size=item["Size"]))
         return sorted(found, key=lambda obj: obj.key)
+
+    def copy(self, source: str, target: str) -> None:
+        # The managed copy is server-side and switches to multipart copies above 5 GB.
+        source_object = {"Bucket": self.bucket, "Key": self.prefix + source}
+        self.client.copy(source_object, self.bucket, self.prefix + target)  # type: ignore[arg-type]
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
 
 
 def open_landing(settings: Settings) -> Landing:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shopwarehouse.config import Settings
@@ -15,7 +13,9 @@ def test_defaults_are_the_embedded_default() -> None:
         landing="data/landing",
         s3_endpoint_url=None,
         target="duckdb",
-        duckdb_path=Path("data/shopwarehouse.duckdb"),
+        max_file_bytes=1 << 30,
+        redshift_iam_role="default",
+        snowflake_storage_integration=None,
     )
 
 
@@ -25,11 +25,18 @@ def test_environment_variables_are_read() -> None:
             "SHOPWAREHOUSE_LANDING": "s3://bucket/prefix",
             "SHOPWAREHOUSE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
             "SHOPWAREHOUSE_TARGET": "postgres",
-            "SHOPWAREHOUSE_DUCKDB_PATH": "/tmp/w.duckdb",
+            "SHOPWAREHOUSE_MAX_FILE_BYTES": "1000",
+            "SHOPWAREHOUSE_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/loader",
+            "SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION": "landing_s3",
         }
     )
     assert settings == Settings(
-        "s3://bucket/prefix", "http://127.0.0.1:9000", "postgres", Path("/tmp/w.duckdb")
+        "s3://bucket/prefix",
+        "http://127.0.0.1:9000",
+        "postgres",
+        1000,
+        "arn:aws:iam::123456789012:role/loader",
+        "landing_s3",
     )
 
 
@@ -49,6 +56,8 @@ def test_flags_override_the_environment_and_unset_flags_do_not() -> None:
             "SHOPWAREHOUSE_TARGET='bigquery' is not a known target",
         ),
         ({"SHOPWAREHOUSE_LANDING": "s3:///prefix"}, "names no bucket"),
+        ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "1GB"}, "is not a whole number of bytes"),
+        ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "0"}, "must be at least 1"),
     ],
 )
 def test_bad_settings_say_what_to_fix(environ: dict[str, str], message: str) -> None:

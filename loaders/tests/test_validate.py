@@ -14,9 +14,8 @@ import pytest
 
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import LocalLanding
-from shopwarehouse.load.validate import RejectedFile, validate
+from shopwarehouse.load.validate import RejectedFile, check_size, validate
 
-LIMIT = 10_000_000
 ORDERS_HEADER = (
     "order_id,customer_id,order_status,channel,currency,subtotal_amount,discount_amount,"
     "shipping_amount,tax_amount,total_amount,ordered_at,updated_at"
@@ -32,7 +31,7 @@ def csv_file(*lines: str) -> bytes:
 
 
 def test_good_order_file_is_typed_by_the_contract() -> None:
-    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER), LIMIT)
+    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER))
     row = valid.table.to_pylist()[0]
     assert row["total_amount"] == Decimal("17.97")
     assert row["updated_at"].isoformat() == "2024-03-01T09:05:00+00:00"  # stored in UTC
@@ -41,7 +40,7 @@ def test_good_order_file_is_typed_by_the_contract() -> None:
 
 def test_unknown_columns_are_ignored_and_reported() -> None:
     data = csv_file(ORDERS_HEADER + ",coupon_code", GOOD_ORDER + ",SPRING")
-    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", data, LIMIT)
+    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", data)
     assert valid.ignored_columns == ("coupon_code",)
     assert valid.table.column_names[-1] == "updated_at"
 
@@ -65,7 +64,7 @@ def test_every_format_gives_the_same_typed_rows(
     for name, root in one_day_in_every_format.items():
         files = sorted((root / "raw" / entity).rglob("*.*"))
         assert files
-        parts = [validate(entity, f.relative_to(root).as_posix(), f.read_bytes(), LIMIT).table for f in files]
+        parts = [validate(entity, f.relative_to(root).as_posix(), f.read_bytes()).table for f in files]
         tables[name] = pa.concat_tables(parts)
     reference = tables.pop("csv")
     assert reference.num_rows > 0
@@ -136,7 +135,7 @@ def test_bad_file_is_rejected_with_its_precise_reason(
     key: str, data: bytes, line: int | None, column: str | None, reason: str
 ) -> None:
     with pytest.raises(RejectedFile) as caught:
-        validate("orders", f"raw/orders/date=2024-03-01/{key}", data, LIMIT)
+        validate("orders", f"raw/orders/date=2024-03-01/{key}", data)
     rejection = caught.value.rejection
     assert reason in rejection.reason
     assert (rejection.line, rejection.column) == (line, column)
@@ -147,7 +146,7 @@ def test_negative_quantity_is_rejected_at_its_line() -> None:
     data = csv_file(ITEMS_HEADER, "itm_1,ord_1,prd_1,2,5.00,0.00,2024-03-01T10:00:00Z",
                     "itm_2,ord_1,prd_2,-1,5.00,0.00,2024-03-01T10:00:00Z")  # fmt: skip
     with pytest.raises(RejectedFile) as caught:
-        validate("order_items", "raw/order_items/date=2024-03-01/a.csv", data, LIMIT)
+        validate("order_items", "raw/order_items/date=2024-03-01/a.csv", data)
     assert caught.value.rejection.as_dict() == {
         "file": "raw/order_items/date=2024-03-01/a.csv",
         "line": 3,
@@ -157,6 +156,7 @@ def test_negative_quantity_is_rejected_at_its_line() -> None:
     }
 
 
-def test_file_over_the_size_limit_is_rejected_before_parsing() -> None:
-    with pytest.raises(RejectedFile, match="over the limit of 1,000"):
-        validate("orders", "raw/orders/date=2024-03-01/a.csv", b"x" * 1001, 1000)
+def test_file_over_the_size_limit_is_rejected_from_its_listed_size() -> None:
+    check_size("raw/orders/date=2024-03-01/a.csv", 1000, 1000)
+    with pytest.raises(RejectedFile, match="1,001 bytes, over the limit of 1,000"):
+        check_size("raw/orders/date=2024-03-01/a.csv", 1001, 1000)

@@ -109,14 +109,18 @@ def file_format(key: str) -> tuple[str, bool]:
     ))  # fmt: skip
 
 
-def validate(entity: str, key: str, data: bytes, max_bytes: int) -> ValidFile:
-    """The file's rows as a contract-typed table, or :class:`RejectedFile` with the precise reason."""
-    fmt, gzipped = file_format(key)
-    if len(data) > max_bytes:
+def check_size(key: str, size: int, max_bytes: int) -> None:
+    """Reject a file over the size limit from its listed size, before anything reads it."""
+    if size > max_bytes:
         raise RejectedFile(Rejection(
-            key, f"file is {len(data):,} bytes, over the limit of {max_bytes:,}; split the export or "
+            key, f"file is {size:,} bytes, over the limit of {max_bytes:,}; split the export or "
             "raise SHOPWAREHOUSE_MAX_FILE_BYTES",
         ))  # fmt: skip
+
+
+def validate(entity: str, key: str, data: bytes) -> ValidFile:
+    """The file's rows as a contract-typed table, or :class:`RejectedFile` with the precise reason."""
+    fmt, gzipped = file_format(key)
     if gzipped:
         data = _gunzip(key, data)
     if not data.strip():

@@ -1,0 +1,272 @@
+"""Load landed files into the warehouse's raw tables exactly once, quarantining the ones that fail validation.
+
+For every landed file that the date and entity filters select, in key order:
+
+1. A file the ledger already holds as loaded (or duplicate) with the same key and size is skipped unread.
+2. A file over the size limit is quarantined unread.
+3. Otherwise it is read and hashed. Content the ledger already holds under this key is skipped; content
+   already loaded under another key is recorded as ``duplicate`` and not loaded again.
+4. It is validated against the contract. A rejected file is copied to ``quarantine/<key>`` with
+   ``quarantine/<key>.error.json`` beside it and recorded as ``quarantined``; the run goes on.
+5. A valid file's rows (with lineage columns) and its ledger row are committed in one transaction.
+
+Reading, hashing and validating run a few files ahead on worker threads, while the warehouse loads the
+current one; decisions and loads stay in key order on the calling thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+import orjson
+
+from shopwarehouse.contract import ENTITIES
+from shopwarehouse.landing import LandedObject, Landing
+from shopwarehouse.load.tables import LedgerEntry, Status, with_lineage
+from shopwarehouse.load.validate import RejectedFile, Rejection, ValidFile, check_size, validate
+from shopwarehouse.load.warehouse import SeenFile, Warehouse
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_PREFIX = "quarantine/"
+SKIPPED = "skipped"  # seen before: nothing to do
+VALID = "valid"  # would be loaded (dry run)
+_PARTITION = re.compile(r"raw/(?P<entity>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/[^/]+")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    entities: tuple[str, ...] = tuple(ENTITIES)
+    on: date | None = None
+    """Only the export of this day (its ``date=`` partition)."""
+    since: date | None = None
+    """Only exports of this day and later."""
+    dry_run: bool = False
+    """Validate and report; write nothing to the warehouse or the landing zone."""
+    max_file_bytes: int = 1 << 30
+    read_ahead: int = 2
+    """Files read and validated ahead of the one being loaded (each is held in memory)."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    entity: str
+    key: str
+    size: int
+    status: str  # a ledger Status, SKIPPED or VALID
+    rows: int = 0
+    seconds: float = 0.0
+    reason: str | None = None
+
+
+@dataclass
+class LoadSummary:
+    load_id: str
+    dry_run: bool = False
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == Status.QUARANTINED]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A landed file after reading, hashing and validating it (on a worker thread)."""
+
+    obj: LandedObject
+    checksum: str
+    valid: ValidFile | None
+    rejection: Rejection | None
+    seconds: float
+
+
+class _Ledger:
+    """The ledger as the run's decisions need it, kept current as the run records files."""
+
+    def __init__(self, seen: Iterable[SeenFile]) -> None:
+        self.by_key: dict[str, list[SeenFile]] = {}
+        self.loaded: dict[str, SeenFile] = {}  # checksum -> the file that loaded it
+        for row in seen:
+            self.add(row)
+
+    def add(self, row: SeenFile) -> None:
+        self.by_key.setdefault(row.file_key, []).append(row)
+        if row.status == Status.LOADED and row.file_checksum:
+            self.loaded.setdefault(row.file_checksum, row)
+
+    def done(self, obj: LandedObject) -> SeenFile | None:
+        """The row of an earlier load or duplicate of this key and size: nothing left to do."""
+        rows = self.by_key.get(obj.key, [])
+        return next((r for r in rows if r.status != Status.QUARANTINED and r.file_size == obj.size), None)
+
+    def same_content(self, obj: LandedObject, checksum: str | None) -> SeenFile | None:
+        """The row of this very file (key, size and checksum; no checksum if it was rejected unread)."""
+        rows = self.by_key.get(obj.key, [])
+        return next((r for r in rows if (r.file_size, r.file_checksum) == (obj.size, checksum)), None)
+
+
+def new_load_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+def select_files(landing: Landing, options: LoadOptions) -> list[tuple[str, LandedObject]]:
+    """``(entity, object)`` for every landed file the options select, entity by entity, in key order."""
+    selected = []
+    for entity in options.entities:
+        for obj in landing.list(f"raw/{entity}/"):
+            match = _PARTITION.fullmatch(obj.key)
+            day = date.fromisoformat(match["date"]) if match else None
+            if (options.on and day != options.on) or (options.since and (day is None or day < options.since)):
+                continue
+            selected.append((entity, obj))
+    return selected
+
+
+def run_load(
+    landing: Landing,
+    warehouse: Warehouse,
+    options: LoadOptions,
+    on_file: Callable[[FileOutcome, int], None] = lambda outcome, total: None,
+) -> LoadSummary:
+    """Load every selected file not loaded before; the outcome of each file, in order. ``on_file`` hears of
+    each file read, with the number of files to read in all."""
+    started = time.perf_counter()
+    summary = LoadSummary(load_id=new_load_id(), dry_run=options.dry_run)
+    if not options.dry_run:
+        warehouse.prepare()
+    ledger = _Ledger(warehouse.seen_files() if warehouse.ledger_exists() else [])
+
+    pending: list[tuple[str, LandedObject]] = []
+    for entity, obj in select_files(landing, options):
+        earlier = ledger.done(obj)
+        if earlier:
+            reason = f"{earlier.status} in load {earlier.load_id}"
+            summary.outcomes.append(FileOutcome(entity, obj.key, obj.size, SKIPPED, reason=reason))
+        else:
+            pending.append((entity, obj))
+    log.info("load %s: %d to read, %d seen before", summary.load_id, len(pending), len(summary.outcomes))
+
+    def read(item: tuple[str, LandedObject]) -> _Read:
+        return _read(landing, item[0], item[1], options.max_file_bytes)
+
+    for (entity, _), result in zip(pending, _read_ahead(read, pending, options.read_ahead), strict=True):
+        outcome = _settle(landing, warehouse, ledger, summary.load_id, entity, result, options.dry_run)
+        summary.outcomes.append(outcome)
+        on_file(outcome, len(pending))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _read(landing: Landing, entity: str, obj: LandedObject, max_file_bytes: int) -> _Read:
+    started = time.perf_counter()
+    checksum = ""
+    try:
+        if not _PARTITION.fullmatch(obj.key):
+            raise RejectedFile(Rejection(
+                obj.key, f"misplaced file: exports belong under raw/{entity}/date=YYYY-MM-DD/; move it there",
+            ))  # fmt: skip
+        check_size(obj.key, obj.size, max_file_bytes)
+        data = landing.get(obj.key)
+        checksum = hashlib.sha256(data).hexdigest()
+        valid, rejection = validate(entity, obj.key, data), None
+    except RejectedFile as error:
+        valid, rejection = None, error.rejection
+    return _Read(obj, checksum, valid, rejection, time.perf_counter() - started)
+
+
+def _settle(
+    landing: Landing,
+    warehouse: Warehouse,
+    ledger: _Ledger,
+    load_id: str,
+    entity: str,
+    result: _Read,
+    dry_run: bool,
+) -> FileOutcome:
+    """Decide what becomes of one read file, do it, and say what was done."""
+    obj, checksum = result.obj, result.checksum or None
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+
+    def finish(status: Status, rows: int = 0, reason: str | None = None) -> LedgerEntry:
+        return LedgerEntry(load_id, entity, obj.key, obj.size, checksum, rows, status, reason, started,
+                           datetime.now(UTC))  # fmt: skip
+
+    earlier = ledger.same_content(obj, checksum)
+    if earlier:
+        reason = f"{earlier.status} in load {earlier.load_id}"
+        return FileOutcome(entity, obj.key, obj.size, SKIPPED, reason=reason)
+    original = ledger.loaded.get(checksum) if checksum else None
+    if original:
+        reason = f"same content as {original.file_key} (load {original.load_id})"
+        entry = finish(Status.DUPLICATE, reason=reason)
+    elif result.rejection:
+        entry = finish(Status.QUARANTINED, reason=str(result.rejection))
+    else:
+        assert result.valid is not None
+        if result.valid.ignored_columns:
+            log.warning("%s: columns not in the contract were not loaded: %s", obj.key,
+                        ", ".join(result.valid.ignored_columns))  # fmt: skip
+        entry = finish(Status.LOADED, rows=result.valid.table.num_rows)
+
+    if dry_run:
+        status = VALID if entry.status == Status.LOADED else str(entry.status)
+        return FileOutcome(entity, obj.key, obj.size, status, entry.row_count, result.seconds, entry.reason)
+    if entry.status == Status.LOADED:
+        assert result.valid is not None
+        rows = with_lineage(result.valid.table, key=obj.key, checksum=entry.file_checksum or "",
+                            load_id=load_id, loaded_at=started)  # fmt: skip
+        warehouse.load(rows, entry)
+        log.info("loaded %s: %d rows", obj.key, entry.row_count)
+    else:
+        if entry.status == Status.QUARANTINED:
+            assert result.rejection is not None
+            _quarantine(landing, result.rejection, entry)
+            log.warning("quarantined %s", entry.reason)
+        else:
+            log.info("duplicate %s: %s", obj.key, entry.reason)
+        warehouse.record(entry)
+    ledger.add(SeenFile(obj.key, obj.size, checksum, entry.status, load_id))
+    seconds = result.seconds + time.perf_counter() - clock
+    return FileOutcome(entity, obj.key, obj.size, entry.status, entry.row_count, seconds, entry.reason)
+
+
+def _quarantine(landing: Landing, rejection: Rejection, entry: LedgerEntry) -> None:
+    """Keep the rejected file, as delivered, under ``quarantine/`` with the reason beside it."""
+    target = QUARANTINE_PREFIX + entry.file_key
+    landing.copy(entry.file_key, target)
+    error = {
+        **rejection.as_dict(),
+        "entity": entry.entity,
+        "size": entry.file_size,
+        "checksum": entry.file_checksum,
+        "load_id": entry.load_id,
+        "quarantined_at": entry.finished_at.isoformat(),
+    }
+    landing.put(target + ".error.json", orjson.dumps(error, option=orjson.OPT_INDENT_2))
+
+
+def _read_ahead(fn: Callable[[T], R], items: list[T], ahead: int) -> Iterator[R]:
+    """``map(fn, items)`` in order, with up to ``ahead`` calls running on threads ahead of the consumer."""
+    with ThreadPoolExecutor(max_workers=max(ahead, 1)) as pool:
+        queue: deque[Future[R]] = deque()
+        for item in items:
+            queue.append(pool.submit(fn, item))
+            if len(queue) > ahead:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()

@@ -1,0 +1,101 @@
+"""What the loaders write in the warehouse's ``raw`` schema: one table per entity, and the load ledger.
+
+Each raw table holds the contract's columns as delivered, plus lineage columns: where each row came from.
+The ledger ``raw._load_files`` holds one row per landed file the loaders have seen and what became of it.
+Every backend creates the same tables from these definitions, mapping :class:`ColumnType` to its own types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import pyarrow as pa
+
+from shopwarehouse.contract import ENTITIES, ColumnType
+from shopwarehouse.load.validate import ARROW_TYPES
+
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = "_load_files"
+
+S, INT, T = ColumnType.STRING, ColumnType.INTEGER, ColumnType.TIMESTAMP
+
+LINEAGE_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("_source_file", S),  # the file's key in the landing zone
+    ("_source_row_number", INT),  # the row's place among the file's rows, from 1 (a CSV header is not a row)
+    ("_file_checksum", S),  # SHA-256 of the file as delivered
+    ("_load_id", S),  # the load run that wrote the row
+    ("_loaded_at", T),  # when that run loaded the file, UTC
+)
+
+LEDGER_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("load_id", S),
+    ("entity", S),
+    ("file_key", S),
+    ("file_size", INT),
+    ("file_checksum", S),
+    ("row_count", INT),
+    ("status", S),
+    ("reason", S),
+    ("started_at", T),
+    ("finished_at", T),
+)
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def identifier(name: str) -> str:
+    """``name`` for use in SQL. Every identifier the loaders write comes from the contract or this module, so
+    a name outside ``[a-z_][a-z0-9_]*`` is a bug, refused rather than quoted."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{name!r} is not a plain lowercase SQL identifier")
+    return name
+
+
+def raw_columns(entity: str) -> tuple[tuple[str, ColumnType], ...]:
+    """The columns of ``raw.<entity>``, in table order: the contract's, then the lineage columns."""
+    return tuple((column.name, column.type) for column in ENTITIES[entity].columns) + LINEAGE_COLUMNS
+
+
+class Status(StrEnum):
+    LOADED = "loaded"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    load_id: str
+    entity: str
+    file_key: str
+    file_size: int
+    file_checksum: str | None  # None for a file rejected unread (over the size limit)
+    row_count: int
+    status: Status
+    reason: str | None
+    started_at: datetime
+    finished_at: datetime
+
+    def values(self) -> tuple[object, ...]:
+        """The row's values in :data:`LEDGER_COLUMNS` order."""
+        return tuple(
+            str(value) if isinstance(value, Status) else value
+            for value in (getattr(self, name) for name, _ in LEDGER_COLUMNS)
+        )
+
+
+def with_lineage(table: pa.Table, *, key: str, checksum: str, load_id: str, loaded_at: datetime) -> pa.Table:
+    """A validated file's table with the lineage columns appended, ready for ``raw.<entity>``."""
+    n = table.num_rows
+    lineage = {
+        "_source_file": pa.repeat(pa.scalar(key, pa.string()), n),
+        "_source_row_number": pa.array(range(1, n + 1), pa.int64()),
+        "_file_checksum": pa.repeat(pa.scalar(checksum, pa.string()), n),
+        "_load_id": pa.repeat(pa.scalar(load_id, pa.string()), n),
+        "_loaded_at": pa.repeat(pa.scalar(loaded_at, ARROW_TYPES[T]), n),
+    }
+    for name, array in lineage.items():
+        table = table.append_column(name, array)
+    return table

@@ -1,0 +1,202 @@
+"""The one interface every warehouse backend implements, and the SQL they share.
+
+A backend creates the raw tables and the ledger, reads the ledger, and loads one validated file in one
+transaction: its rows into ``raw.<entity>`` through the warehouse's own bulk path, then its ledger row, then
+commit. A failure anywhere before the commit rolls both back, so a file is loaded and recorded, or neither.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from shopwarehouse.contract import ENTITIES, ColumnType
+from shopwarehouse.load.tables import (
+    LEDGER_COLUMNS,
+    LEDGER_TABLE,
+    RAW_SCHEMA,
+    LedgerEntry,
+    identifier,
+    raw_columns,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LoadError(Exception):
+    """The warehouse refused a file that passed validation, or reported a different row count."""
+
+
+@dataclass(frozen=True)
+class SeenFile:
+    """A ledger row, as far as deciding what to do with a landed file needs it."""
+
+    file_key: str
+    file_size: int
+    file_checksum: str | None
+    status: str
+    load_id: str
+
+
+def qualified(table: str) -> str:
+    return f"{RAW_SCHEMA}.{identifier(table)}"
+
+
+def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
+    return ", ".join(identifier(name) for name, _ in columns)
+
+
+STAGE_PREFIX = "_stage/"
+
+
+def staged_key(entry: LedgerEntry, suffix: str) -> str:
+    """Where a warehouse that COPYs from storage finds a file's validated rows in the landing zone."""
+    assert entry.file_checksum is not None  # only validated files are staged
+    return f"{STAGE_PREFIX}{entry.load_id}/{identifier(entry.entity)}/{entry.file_checksum[:32]}{suffix}"
+
+
+def literal(value: str) -> str:
+    """``value`` as a SQL string literal, for the places a warehouse takes no bound parameter (stage URLs,
+    COPY sources). Quotes and backslashes are refused rather than escaped: no landing URL needs them."""
+    if any(char in value for char in "'\\") or not value.isprintable():
+        raise ValueError(f"{value!r} holds a quote, backslash or control character; it cannot go into SQL")
+    return f"'{value}'"
+
+
+def to_csv(rows: pa.Table, *, compress: bool = False) -> bytes:
+    """``rows`` as CSV with a header, for the warehouses whose bulk path reads CSV.
+
+    Strings are always quoted, so an empty string (``""``) and a missing value (nothing) stay apart;
+    timestamps are written as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``.
+    """
+    for index, field in enumerate(rows.schema):
+        if pa.types.is_timestamp(field.type):
+            text = pc.strftime(rows.column(index), format="%Y-%m-%d %H:%M:%S+00:00")
+            rows = rows.set_column(index, field.name, text)
+    buffer = io.BytesIO()
+    pa_csv.write_csv(rows, buffer)
+    data = buffer.getvalue()
+    return gzip.compress(data, compresslevel=1) if compress else data
+
+
+class Warehouse(ABC):
+    """A warehouse the loaders write to; a subclass supplies the connection, type names and bulk path."""
+
+    types: ClassVar[Mapping[ColumnType, str]]
+    placeholder: ClassVar[str] = "%s"
+
+    # -- what each backend supplies -------------------------------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in the current transaction; the rows it returns, if any."""
+
+    @abstractmethod
+    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
+        """Append ``rows`` (raw table columns, in order) to ``raw.<entity>`` through the warehouse's bulk
+        path, inside the open transaction; the number of rows the warehouse says it loaded."""
+
+    @abstractmethod
+    def _begin(self) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- the interface --------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create the raw schema, one table per entity and the ledger, where missing."""
+        self._run_ddl(
+            [
+                f"create schema if not exists {RAW_SCHEMA}",
+                *(self.create_table_sql(entity, raw_columns(entity)) for entity in ENTITIES),
+                self.create_table_sql(LEDGER_TABLE, LEDGER_COLUMNS),
+            ]
+        )
+
+    def _run_ddl(self, statements: Sequence[str]) -> None:
+        """Run DDL statements in one transaction (a warehouse where DDL commits by itself overrides this)."""
+        self._begin()
+        try:
+            for statement in statements:
+                self._execute(statement)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def ledger_exists(self) -> bool:
+        ((count,),) = self._execute(
+            "select count(*) from information_schema.tables where lower(table_schema) = "
+            f"{self.placeholder} and lower(table_name) = {self.placeholder}",
+            (RAW_SCHEMA, LEDGER_TABLE),
+        )
+        return bool(count)
+
+    def seen_files(self) -> list[SeenFile]:
+        """Every ledger row, oldest first."""
+        rows = self._execute(
+            f"select file_key, file_size, file_checksum, status, load_id from {qualified(LEDGER_TABLE)} "
+            "order by finished_at"
+        )
+        return [SeenFile(*row) for row in rows]
+
+    def load(self, rows: pa.Table, entry: LedgerEntry) -> None:
+        """``rows`` into ``raw.<entry.entity>`` and ``entry`` into the ledger, in one transaction."""
+        self._begin()
+        try:
+            loaded = self._bulk_load(entry.entity, rows, entry)
+            if loaded != rows.num_rows:
+                raise LoadError(
+                    f"{entry.file_key}: the warehouse loaded {loaded} rows of {rows.num_rows}; "
+                    "nothing was committed"
+                )
+            self._insert_ledger(entry)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def record(self, entry: LedgerEntry) -> None:
+        """A ledger row alone: a file that was not loaded (duplicate or quarantined)."""
+        self._begin()
+        try:
+            self._insert_ledger(entry)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- shared SQL -----------------------------------------------------------------------------------------
+
+    def create_table_sql(self, table: str, columns: Sequence[tuple[str, ColumnType]]) -> str:
+        body = ",\n    ".join(f"{identifier(name)} {self.types[ctype]}" for name, ctype in columns)
+        return f"create table if not exists {qualified(table)} (\n    {body}\n)"
+
+    def _insert_ledger(self, entry: LedgerEntry) -> None:
+        marks = ", ".join([self.placeholder] * len(LEDGER_COLUMNS))
+        self._execute(
+            f"insert into {qualified(LEDGER_TABLE)} ({column_list(LEDGER_COLUMNS)}) values ({marks})",
+            entry.values(),
+        )

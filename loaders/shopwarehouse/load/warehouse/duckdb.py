@@ -1,0 +1,57 @@
+"""DuckDB, the embedded default: the validated Arrow table is inserted as it is, with no copy in between."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+
+from shopwarehouse.contract import ColumnType
+from shopwarehouse.load.tables import LedgerEntry, raw_columns
+from shopwarehouse.load.warehouse.base import Warehouse, column_list, qualified
+
+
+class DuckDBWarehouse(Warehouse):
+    types: ClassVar[dict[ColumnType, str]] = {
+        ColumnType.STRING: "varchar",
+        ColumnType.DECIMAL: "decimal(18, 2)",
+        ColumnType.INTEGER: "bigint",
+        ColumnType.BOOLEAN: "boolean",
+        ColumnType.TIMESTAMP: "timestamptz",
+    }
+    placeholder = "?"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = duckdb.connect(str(path))
+        self.connection.execute("set timezone = 'UTC'")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.connection.execute(sql, list(params))
+        return self.connection.fetchall() if self.connection.description else []
+
+    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
+        columns = column_list(raw_columns(entity))
+        self.connection.register("_shopwarehouse_batch", rows)
+        try:
+            (count,) = self._execute(
+                f"insert into {qualified(entity)} ({columns}) select {columns} from _shopwarehouse_batch"
+            )[0]
+        finally:
+            self.connection.unregister("_shopwarehouse_batch")
+        return int(count)
+
+    def _begin(self) -> None:
+        self.connection.begin()
+
+    def _commit(self) -> None:
+        self.connection.commit()
+
+    def _rollback(self) -> None:
+        self.connection.rollback()
+
+    def close(self) -> None:
+        self.connection.close()

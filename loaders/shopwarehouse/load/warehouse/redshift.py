@@ -1,0 +1,127 @@
+"""Redshift: ``COPY raw.<entity> FROM 's3://.../x.manifest' IAM_ROLE ... MANIFEST`` from the landing bucket.
+
+The validated rows are staged as one gzipped CSV under ``_stage/`` in the landing bucket, beside a manifest
+that names exactly that object (so COPY cannot pick up a neighbour by prefix) and its length. COPY runs with
+``MAXERROR 0`` inside the file's transaction; when Redshift refuses the file, the first rows of
+``sys_load_error_detail`` for this session say where and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import orjson
+import pyarrow as pa
+
+from shopwarehouse.contract import ColumnType
+from shopwarehouse.landing import Landing
+from shopwarehouse.load.tables import LedgerEntry, raw_columns
+from shopwarehouse.load.warehouse.base import (
+    LoadError,
+    Warehouse,
+    column_list,
+    literal,
+    qualified,
+    staged_key,
+    to_csv,
+)
+
+COPY_OPTIONS = (
+    "format as csv quote as '\"' ignoreheader 1 gzip emptyasnull "
+    "timeformat 'auto' dateformat 'auto' maxerror 0 compupdate off statupdate off"
+)
+LOAD_ERRORS_SQL = (
+    "select trim(file_name), line_number, trim(column_name), trim(error_message) "
+    "from sys_load_error_detail where session_id = pg_backend_pid() order by start_time desc limit 5"
+)
+
+
+def manifest(url: str, size: int) -> bytes:
+    """A COPY manifest naming one object, which must exist, with its length in bytes."""
+    return orjson.dumps({"entries": [{"url": url, "mandatory": True, "meta": {"content_length": size}}]})
+
+
+def copy_sql(entity: str, manifest_url: str, iam_role: str) -> str:
+    role = "default" if iam_role == "default" else literal(iam_role)
+    return (
+        f"copy {qualified(entity)} ({column_list(raw_columns(entity))}) "
+        f"from {literal(manifest_url)} iam_role {role} manifest {COPY_OPTIONS}"
+    )
+
+
+class RedshiftWarehouse(Warehouse):
+    types: ClassVar[dict[ColumnType, str]] = {
+        ColumnType.STRING: "varchar(65535)",
+        ColumnType.DECIMAL: "decimal(18, 2)",
+        ColumnType.INTEGER: "bigint",
+        ColumnType.BOOLEAN: "boolean",
+        ColumnType.TIMESTAMP: "timestamptz",
+    }
+
+    def __init__(self, connection: Any, landing: Landing, iam_role: str) -> None:
+        if not landing.location("").startswith("s3://"):
+            raise ValueError("Redshift loads from S3: set SHOPWAREHOUSE_LANDING to the s3:// landing bucket")
+        self.connection = connection
+        self.landing = landing
+        self.iam_role = iam_role
+
+    @classmethod
+    def connect(cls, profile: dict[str, Any], landing: Landing, iam_role: str) -> RedshiftWarehouse:
+        import redshift_connector  # only needed where a cluster is reachable
+
+        iam = profile.get("method") == "iam"
+        connection = redshift_connector.connect(
+            host=profile["host"],
+            port=int(profile.get("port", 5439)),
+            database=profile.get("dbname") or profile["database"],
+            user=profile.get("user", ""),
+            password=None if iam else profile.get("password"),
+            iam=iam,
+            cluster_identifier=profile.get("cluster_id"),
+            db_user=profile.get("user") if iam else None,
+            profile=profile.get("iam_profile"),
+            region=profile.get("region"),
+        )
+        return cls(connection, landing, iam_role)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, tuple(params) or None)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        finally:
+            cursor.close()
+
+    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
+        data_key = staged_key(entry, ".csv.gz")
+        manifest_key = staged_key(entry, ".manifest")
+        data = to_csv(rows, compress=True)
+        self.landing.put(data_key, data)
+        self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))
+        try:
+            self._execute(copy_sql(entity, self.landing.location(manifest_key), self.iam_role))
+            ((count,),) = self._execute("select pg_last_copy_count()")
+        except Exception as error:
+            self._rollback()
+            details = "; ".join(
+                f"{file} line {line} column {column}: {message}"
+                for file, line, column, message in self._execute(LOAD_ERRORS_SQL)
+            )
+            raise LoadError(f"{entry.file_key}: Redshift refused the COPY: {details or error}") from error
+        finally:
+            self.landing.delete(data_key)
+            self.landing.delete(manifest_key)
+        return int(count)
+
+    def _begin(self) -> None:
+        """redshift_connector opens a transaction with the first statement."""
+
+    def _commit(self) -> None:
+        self.connection.commit()
+
+    def _rollback(self) -> None:
+        self.connection.rollback()
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,109 @@
+"""Snowflake: ``COPY INTO raw.<entity> FROM @stage FILES = (...)`` over an external stage on the landing zone.
+
+The validated rows are staged as one Parquet file under ``_stage/`` in the landing zone (typed, so nothing is
+re-parsed, and matched to the table by column name), copied with ``ON_ERROR = ABORT_STATEMENT`` inside the
+file's transaction, and the staged file is removed again. The stage
+points at the landing zone: ``s3://`` with a storage integration in production, ``file://`` on a laptop and
+with the fakesnow emulator.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import snowflake.connector
+
+from shopwarehouse.contract import ColumnType
+from shopwarehouse.landing import Landing
+from shopwarehouse.load.tables import RAW_SCHEMA, LedgerEntry, identifier
+from shopwarehouse.load.warehouse.base import (
+    Warehouse,
+    literal,
+    qualified,
+    staged_key,
+)
+
+STAGE = f"{RAW_SCHEMA}._shopwarehouse_landing"
+_CONNECT_KEYS = (
+    "account", "user", "password", "role", "warehouse", "host", "port", "protocol", "authenticator",
+)  # fmt: skip
+
+
+class SnowflakeWarehouse(Warehouse):
+    types: ClassVar[dict[ColumnType, str]] = {
+        ColumnType.STRING: "varchar",
+        ColumnType.DECIMAL: "number(18, 2)",
+        ColumnType.INTEGER: "number(19, 0)",
+        ColumnType.BOOLEAN: "boolean",
+        ColumnType.TIMESTAMP: "timestamp_tz",
+    }
+
+    def __init__(self, profile: dict[str, Any], landing: Landing, storage_integration: str | None) -> None:
+        self.landing = landing
+        self.storage_integration = storage_integration
+        options = {key: profile[key] for key in _CONNECT_KEYS if profile.get(key) is not None}
+        if profile.get("private_key_path"):
+            options["private_key_file"] = profile["private_key_path"]
+            if profile.get("private_key_passphrase"):
+                options["private_key_file_pwd"] = profile["private_key_passphrase"]
+        self.connection = snowflake.connector.connect(
+            database=profile["database"],
+            session_parameters={"TIMEZONE": "UTC"},
+            application="shopwarehouse",
+            **options,
+        )
+
+    def prepare(self) -> None:
+        super().prepare()
+        url = literal(self.landing.location("").rstrip("/") + "/")
+        integration = self.storage_integration
+        self._execute(
+            f"create or replace stage {STAGE} url = {url}"
+            + (f" storage_integration = {identifier(integration)}" if integration else "")
+        )
+
+    def _run_ddl(self, statements: Sequence[str]) -> None:
+        """Snowflake commits each DDL statement by itself; it cannot be part of a transaction."""
+        for statement in statements:
+            self._execute(statement)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, tuple(params))
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def copy_sql(self, entity: str, key: str) -> str:
+        folder, _, name = key.rpartition("/")
+        return (
+            f"copy into {qualified(entity)} from @{STAGE}/{folder}/ files = ({literal(name)}) "
+            "file_format = (type = parquet) match_by_column_name = case_insensitive "
+            "on_error = abort_statement"
+        )
+
+    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
+        key = staged_key(entry, ".parquet")
+        buffer = io.BytesIO()
+        pq.write_table(rows, buffer)
+        self.landing.put(key, buffer.getvalue())
+        try:
+            results = self._execute(self.copy_sql(entity, key))
+        finally:
+            self.landing.delete(key)
+        # One result row per file: (file, status, rows_parsed, rows_loaded, ...).
+        return sum(int(row[3]) for row in results)
+
+    def _begin(self) -> None:
+        self._execute("begin")
+
+    def _commit(self) -> None:
+        self._execute("commit")
+
+    def _rollback(self) -> None:
+        self._execute("rollback")
+
+    def close(self) -> None:
+        self.connection.close()
