@@ -147,6 +147,12 @@ PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded", "partially_ref
 FILE_SUFFIXES = (".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".parquet")
 
 
+# Beside raw/, the landing zone holds what the loaders write: rejected files with their reasons, and files
+# staged for a warehouse's COPY (removed once copied).
+QUARANTINE_PREFIX = "quarantine/"
+STAGE_PREFIX = "_stage/"
+
+
 def partition_prefix(entity: str, export_date: str) -> str:
     """The landing key prefix of one entity's export for one day: ``raw/<entity>/date=YYYY-MM-DD/``."""
     return f"raw/{entity}/date={export_date}/"

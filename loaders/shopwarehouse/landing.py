@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,8 +97,11 @@ class LocalLanding:
         return sorted(found, key=lambda obj: obj.key)
 
     def copy(self, source: str, target: str) -> None:
+        # A hard link: instant whatever the size, and as good as a copy here, because landed files are never
+        # changed in place (put() replaces a file by renaming a new one over it, as S3 replaces an object).
         with self._replacing(target) as tmp:
-            shutil.copyfile(self._path(source), tmp)
+            tmp.unlink()
+            os.link(self._path(source), tmp)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -107,9 +109,10 @@ class LocalLanding:
         # Directories exist only for their files here, as prefixes in S3: drop the ones left empty.
         root = self.root.resolve()
         for parent in path.parents:
-            if parent == root or any(parent.iterdir()):
+            if parent == root or (parent.exists() and any(parent.iterdir())):
                 break
-            parent.rmdir()
+            if parent.exists():
+                parent.rmdir()
 
     def location(self, key: str) -> str:
         return self._path(key).as_uri()

@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from shopwarehouse.contract import QUARANTINE_PREFIX, STAGE_PREFIX
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
-# Retention the design asks for: raw (bronze) exports 30 days, quarantined files 90 days.
+# Retention the design asks for: raw (bronze) exports 30 days, quarantined files 90 days. Files the loaders
+# stage for a warehouse COPY are removed once copied; the rule catches any a crash left behind.
 RAW_EXPIRY_DAYS = 30
 QUARANTINE_EXPIRY_DAYS = 90
+STAGE_EXPIRY_DAYS = 2
 # Credentials sent to a local S3 server when the environment has none: the server does not check them.
 _LOCAL_KEY_ID, _LOCAL_SECRET = "shopwarehouse", "local-only"
 
@@ -57,9 +61,15 @@ def lifecycle_rules(prefix: str) -> list[dict[str, object]]:
         },
         {
             "ID": "expire-quarantine",
-            "Filter": {"Prefix": f"{prefix}quarantine/"},
+            "Filter": {"Prefix": prefix + QUARANTINE_PREFIX},
             "Status": "Enabled",
             "Expiration": {"Days": QUARANTINE_EXPIRY_DAYS},
+        },
+        {
+            "ID": "expire-staged-loads",
+            "Filter": {"Prefix": prefix + STAGE_PREFIX},
+            "Status": "Enabled",
+            "Expiration": {"Days": STAGE_EXPIRY_DAYS},
         },
         {
             "ID": "abort-incomplete-multipart-uploads",

@@ -10,7 +10,7 @@ from mypy_boto3_s3 import S3Client
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing import LandedObject, Landing, LocalLanding, open_landing
-from shopwarehouse.s3 import QUARANTINE_EXPIRY_DAYS, RAW_EXPIRY_DAYS
+from shopwarehouse.s3 import QUARANTINE_EXPIRY_DAYS, RAW_EXPIRY_DAYS, STAGE_EXPIRY_DAYS
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -33,6 +33,28 @@ def test_put_get_list_round_trip(landing: Landing) -> None:
     assert landing.get("raw/orders/date=2024-03-02/b.csv") == b"two"
 
 
+def test_copy_keeps_the_original_and_survives_its_replacement(landing: Landing) -> None:
+    landing.put("raw/orders/date=2024-03-01/a.csv", b"as delivered")
+    landing.copy("raw/orders/date=2024-03-01/a.csv", "quarantine/raw/orders/date=2024-03-01/a.csv")
+    landing.put("raw/orders/date=2024-03-01/a.csv", b"delivered again")
+    assert landing.get("quarantine/raw/orders/date=2024-03-01/a.csv") == b"as delivered"
+    assert landing.get("raw/orders/date=2024-03-01/a.csv") == b"delivered again"
+
+
+def test_delete_removes_the_object_and_is_idempotent(landing: Landing) -> None:
+    landing.put("_stage/l1/orders/x.parquet", b"rows")
+    landing.put("raw/orders/date=2024-03-01/a.csv", b"keep")
+    landing.delete("_stage/l1/orders/x.parquet")
+    landing.delete("_stage/l1/orders/x.parquet")
+    assert [obj.key for obj in landing.list()] == ["raw/orders/date=2024-03-01/a.csv"]
+
+
+def test_location_is_what_a_warehouse_reads(tmp_path: Path) -> None:
+    assert LocalLanding(tmp_path).location("a/b.csv") == f"file://{tmp_path.resolve()}/a/b.csv"
+    s3 = open_landing(Settings(landing="s3://bucket/pre/fix", s3_endpoint_url="http://127.0.0.1:1"))
+    assert s3.location("a/b.csv") == "s3://bucket/pre/fix/a/b.csv"
+
+
 def test_local_put_leaves_no_partial_file_behind(tmp_path: Path) -> None:
     landing = LocalLanding(tmp_path)
     landing.put("raw/a.csv", b"x" * 1000)
@@ -50,6 +72,7 @@ def test_served_bucket_has_the_lifecycle_rules(s3_client: S3Client) -> None:
     assert expiry == {
         "landing/raw/": RAW_EXPIRY_DAYS,
         "landing/quarantine/": QUARANTINE_EXPIRY_DAYS,
+        "landing/_stage/": STAGE_EXPIRY_DAYS,
     }
     assert (RAW_EXPIRY_DAYS, QUARANTINE_EXPIRY_DAYS) == (30, 90)
 
@@ -62,6 +85,7 @@ def test_s3_init_creates_a_bucket_and_is_idempotent(s3_client: S3Client, s3_endp
     assert {r["ID"] for r in rules} == {
         "expire-raw-exports",
         "expire-quarantine",
+        "expire-staged-loads",
         "abort-incomplete-multipart-uploads",
     }
-    assert {r["Filter"]["Prefix"] for r in rules} == {"raw/", "quarantine/", ""}
+    assert {r["Filter"]["Prefix"] for r in rules} == {"raw/", "quarantine/", "_stage/", ""}

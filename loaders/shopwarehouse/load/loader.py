@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import orjson
 
-from shopwarehouse.contract import ENTITIES
+from shopwarehouse.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing import LandedObject, Landing
 from shopwarehouse.load.tables import LedgerEntry, Status, with_lineage
 from shopwarehouse.load.validate import RejectedFile, Rejection, ValidFile, check_size, validate
@@ -38,7 +38,6 @@ from shopwarehouse.load.warehouse import SeenFile, Warehouse
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_PREFIX = "quarantine/"
 SKIPPED = "skipped"  # seen before: nothing to do
 VALID = "valid"  # would be loaded (dry run)
 _PARTITION = re.compile(r"raw/(?P<entity>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/[^/]+")

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from shopwarehouse.contract import ENTITIES, ColumnType
+from shopwarehouse.contract import ENTITIES, STAGE_PREFIX, ColumnType
 from shopwarehouse.load.tables import (
     LEDGER_COLUMNS,
     LEDGER_TABLE,
@@ -53,9 +53,6 @@ def qualified(table: str) -> str:
 
 def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
     return ", ".join(identifier(name) for name, _ in columns)
-
-
-STAGE_PREFIX = "_stage/"
 
 
 def staged_key(entry: LedgerEntry, suffix: str) -> str:
