@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mypy_boto3_s3 import S3Client
@@ -30,8 +32,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``shopwarehouse`` command; fails the test with its output if it fails."""
+def cli(
+    *args: str, env: dict[str, str] | None = None, returncode: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``shopwarehouse`` command; fails the test with its output unless it exits with
+    ``returncode``."""
     result = subprocess.run(
         [sys.executable, "-m", "shopwarehouse", *args],
         capture_output=True,
@@ -39,7 +44,9 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         env={**os.environ, **(env or {})},
         timeout=300,
     )
-    assert result.returncode == 0, f"shopwarehouse {' '.join(args)} failed:\n{result.stderr}"
+    assert result.returncode == returncode, (
+        f"shopwarehouse {' '.join(args)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 
@@ -171,3 +178,77 @@ def fakesnow_port() -> Iterator[int]:
     yield port
     server.terminate()
     server.wait(timeout=10)
+
+
+@dataclass
+class WarehouseTarget:
+    """A dbt profile target the tests load into, with a fresh ``raw`` schema, and a way to query it."""
+
+    name: str
+    env: dict[str, str]
+    query: Callable[[str], list[tuple[Any, ...]]]
+
+    def count(self, sql: str) -> int:
+        return int(self.query(sql)[0][0])
+
+
+def _duckdb_target(path: Path) -> WarehouseTarget:
+    import duckdb
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    return WarehouseTarget("duckdb", {"SHOPWAREHOUSE_DUCKDB_PATH": str(path)}, query)
+
+
+def _postgres_target(database: str) -> WarehouseTarget:
+    import psycopg2
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.commit()
+            conn.close()
+
+    query("drop schema if exists raw cascade")
+    return WarehouseTarget("postgres", {"SHOPWAREHOUSE_PG_DATABASE": database}, query)
+
+
+def _snowflake_target(port: int) -> WarehouseTarget:
+    import snowflake.connector
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        with snowflake.connector.connect(
+            account="fakesnow", user="fake", password="snow", host="127.0.0.1", port=port, protocol="http",  # noqa: S106 (the emulator checks no password)
+            database="SHOPWAREHOUSE",
+        ) as conn, conn.cursor() as cur:  # fmt: skip
+            cur.execute(sql)
+            return [tuple(row) for row in cur.fetchall()] if cur.description else []
+
+    query("create database if not exists shopwarehouse")
+    query("drop schema if exists raw cascade")
+    return WarehouseTarget("snowflake", {"SHOPWAREHOUSE_FAKESNOW_PORT": str(port)}, query)
+
+
+@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+def warehouse_target(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> WarehouseTarget:
+    """Each local warehouse in turn, empty; the environment (and working directory, for ``profiles.yml``)
+    points the ``shopwarehouse`` command and the in-process loader at it."""
+    if request.param == "duckdb":
+        target = _duckdb_target(tmp_path / "warehouse.duckdb")
+    elif request.param == "postgres":
+        target = _postgres_target(request.getfixturevalue("postgres_database"))
+    else:
+        target = _snowflake_target(request.getfixturevalue("fakesnow_port"))
+    target.env |= {"SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO)}
+    for name, value in target.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(REPO)
+    return target

@@ -1,0 +1,148 @@
+"""Redshift cannot run here: its backend runs for real against the local S3 server, and a stand-in for the
+cluster records each statement and reads the manifest and staged file from S3, as COPY would."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+
+from shopwarehouse.config import Settings
+from shopwarehouse.contract import STAGE_PREFIX
+from shopwarehouse.generate import GenerateOptions, generate
+from shopwarehouse.landing import Landing, S3Landing, open_landing
+from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.tables import raw_columns
+from shopwarehouse.load.warehouse import LoadError
+from shopwarehouse.load.warehouse.redshift import RedshiftWarehouse
+
+ROLE = "arn:aws:iam::123456789012:role/shopwarehouse-loader"
+COPY = re.compile(
+    r"copy raw\.(?P<entity>\w+) \((?P<columns>[^)]*)\) from '(?P<manifest>s3://[^']+)' (?P<rest>.*)"
+)
+
+
+class RecordingCluster:
+    """Enough of a Redshift connection for the loader: statements are recorded; COPY reads its manifest
+    and the staged file from S3 and counts the rows; a COPY can be made to fail with load errors."""
+
+    def __init__(self, landing: S3Landing, fail_copy: bool = False) -> None:
+        self.landing = landing
+        self.fail_copy = fail_copy
+        self.statements: list[str] = []
+        self.manifests: list[dict[str, Any]] = []
+        self.last_copy_count = 0
+        self.commits = self.rollbacks = 0
+
+    def cursor(self) -> RecordingCluster:
+        return self
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.statements.append(sql)
+        self.description: list[str] | None = None
+        self.rows: list[tuple[Any, ...]] = []
+        if match := COPY.fullmatch(sql):
+            if self.fail_copy:
+                raise RuntimeError("Load into table failed. Check 'sys_load_error_detail' for details.")
+            manifest = orjson.loads(self._read(match["manifest"]))
+            self.manifests.append(manifest)
+            data = gzip.decompress(self._read(manifest["entries"][0]["url"]))
+            assert (
+                len(self._read(manifest["entries"][0]["url"]))
+                == manifest["entries"][0]["meta"]["content_length"]
+            )
+            self.last_copy_count = len(list(csv.reader(io.StringIO(data.decode())))) - 1  # minus the header
+        elif sql == "select pg_last_copy_count()":
+            self.description, self.rows = ["count"], [(self.last_copy_count,)]
+        elif "information_schema.tables" in sql:
+            self.description, self.rows = ["count"], [(0,)]
+        elif "sys_load_error_detail" in sql:
+            self.description = ["file_name", "line_number", "column_name", "error_message"]
+            self.rows = [("s3://bucket/x.csv.gz", 7, "total_amount", "Invalid digit, Value 's'")]
+
+    def _read(self, url: str) -> bytes:
+        prefix = f"s3://{self.landing.bucket}/{self.landing.prefix}"
+        assert url.startswith(prefix)
+        return self.landing.get(url[len(prefix) :])
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def close(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self.rollbacks += 1
+
+
+def one_day(s3_settings: Settings, name: str, file_format: str, gz: bool) -> S3Landing:
+    landing = open_landing(s3_settings.with_overrides(landing=f"{s3_settings.landing}-redshift-{name}"))
+    assert isinstance(landing, S3Landing)
+    options = GenerateOptions(
+        start=date(2024, 3, 1), days=1, orders_per_day=20, file_format=file_format, gzip=gz
+    )
+    generate(landing, options)
+    return landing
+
+
+@pytest.mark.parametrize(
+    ("file_format", "gz"), [("csv", False), ("csv", True), ("jsonl", True), ("parquet", False)]
+)
+def test_copy_statements_and_manifests_for_each_source_format(
+    s3_settings: Settings, file_format: str, gz: bool
+) -> None:
+    landing = one_day(s3_settings, f"{file_format}{gz}", file_format, gz)
+    cluster = RecordingCluster(landing)
+    summary = run_load(landing, RedshiftWarehouse(cluster, landing, ROLE), LoadOptions())
+
+    copies = [COPY.fullmatch(sql) for sql in cluster.statements if sql.startswith("copy ")]
+    assert len(copies) == len(summary.outcomes) == 5  # one file per entity
+    for match, outcome in zip(copies, summary.outcomes, strict=True):
+        assert match is not None
+        # Whatever the delivered format, Redshift copies the validated rows, staged as gzipped CSV in
+        # raw-table column order, through a manifest naming exactly that object.
+        assert match["entity"] == outcome.entity
+        assert match["columns"] == ", ".join(name for name, _ in raw_columns(outcome.entity))
+        assert match["manifest"].startswith(f"s3://{landing.bucket}/{landing.prefix}{STAGE_PREFIX}")
+        assert match["rest"] == (
+            f"iam_role '{ROLE}' manifest format as csv quote as '\"' ignoreheader 1 gzip emptyasnull "
+            "timeformat 'auto' dateformat 'auto' maxerror 0 compupdate off statupdate off"
+        )
+    for manifest in cluster.manifests:
+        (entry,) = manifest["entries"]
+        assert entry["mandatory"] is True
+        assert entry["url"].endswith(".csv.gz")
+    assert [o.status for o in summary.outcomes] == ["loaded"] * 5
+    assert cluster.commits >= 5
+    assert cluster.rollbacks == 0
+    assert not landing.list(STAGE_PREFIX), "staged files and manifests are removed once copied"
+
+
+def test_refused_copy_reports_the_load_errors_and_rolls_back(s3_settings: Settings) -> None:
+    landing = one_day(s3_settings, "refused", "csv", False)
+    cluster = RecordingCluster(landing, fail_copy=True)
+    with pytest.raises(LoadError, match=r"line 7 column total_amount: Invalid digit, Value 's'"):
+        run_load(landing, RedshiftWarehouse(cluster, landing, ROLE), LoadOptions())
+    assert cluster.rollbacks >= 1
+    assert not any(sql.startswith("insert into raw._load_files") for sql in cluster.statements)
+    assert not landing.list(STAGE_PREFIX)
+
+
+def test_default_role_and_a_local_landing_zone(s3_settings: Settings, tmp_path: Any) -> None:
+    landing: Landing = one_day(s3_settings, "default-role", "csv", False)
+    assert isinstance(landing, S3Landing)
+    cluster = RecordingCluster(landing)
+    run_load(landing, RedshiftWarehouse(cluster, landing, "default"), LoadOptions(entities=("products",)))
+    assert any(" iam_role default manifest " in sql for sql in cluster.statements)
+    with pytest.raises(ValueError, match="Redshift loads from S3"):
+        RedshiftWarehouse(cluster, open_landing(Settings(landing=str(tmp_path))), ROLE)
