@@ -113,7 +113,8 @@ def local_landing(tmp_path: Path) -> Settings:
 
 
 REPO = Path(__file__).resolve().parents[2]
-PG_TEST_DATABASE = "shopwarehouse_test"
+# One database per pytest-xdist worker: tests on different workers run at once and each resets ``raw``.
+PG_TEST_DATABASE = f"shopwarehouse_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 PG_START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
