@@ -176,6 +176,7 @@ def load_command(
         since=since.date() if since else None,
         dry_run=dry_run,
         max_file_bytes=settings.max_file_bytes,
+        batch_rows=settings.load_batch_rows,
     )
     landing = open_landing(settings)
     try:

@@ -29,6 +29,9 @@ class Settings:
     max_file_bytes: int = 1 << 30
     """Landed files larger than this (1 GiB) are quarantined unread: split big exports."""
 
+    load_batch_rows: int = 500_000
+    """The loaders commit once the files loaded since the last commit hold this many rows."""
+
     redshift_iam_role: str = "default"
     """The IAM role ARN Redshift assumes to read the landing bucket in COPY; ``default`` is the cluster's."""
 
@@ -44,6 +47,7 @@ class Settings:
             s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
             max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
+            load_batch_rows=_whole_number(env, "SHOPWAREHOUSE_LOAD_BATCH_ROWS", defaults.load_batch_rows),
             redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
             snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )
@@ -65,8 +69,12 @@ class Settings:
             raise ValueError(
                 f"SHOPWAREHOUSE_TARGET={self.target!r} is not a known target; use one of {TARGETS}"
             )
-        if self.max_file_bytes < 1:
-            raise ValueError(f"SHOPWAREHOUSE_MAX_FILE_BYTES={self.max_file_bytes} must be at least 1")
+        for name, value in (
+            ("MAX_FILE_BYTES", self.max_file_bytes),
+            ("LOAD_BATCH_ROWS", self.load_batch_rows),
+        ):
+            if value < 1:
+                raise ValueError(f"SHOPWAREHOUSE_{name}={value} must be at least 1")
         if self.landing.startswith("s3://") and not self.landing[5:].split("/", 1)[0]:
             raise ValueError(
                 f"SHOPWAREHOUSE_LANDING={self.landing!r} names no bucket; use s3://bucket[/prefix]"
@@ -80,4 +88,4 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not a whole number of bytes, e.g. {default}") from None
+        raise ValueError(f"{name}={value!r} is not a whole number, e.g. {default}") from None

@@ -14,6 +14,7 @@ def test_defaults_are_the_embedded_default() -> None:
         s3_endpoint_url=None,
         target="duckdb",
         max_file_bytes=1 << 30,
+        load_batch_rows=500_000,
         redshift_iam_role="default",
         snowflake_storage_integration=None,
     )
@@ -26,6 +27,7 @@ def test_environment_variables_are_read() -> None:
             "SHOPWAREHOUSE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
             "SHOPWAREHOUSE_TARGET": "postgres",
             "SHOPWAREHOUSE_MAX_FILE_BYTES": "1000",
+            "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "20",
             "SHOPWAREHOUSE_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/loader",
             "SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION": "landing_s3",
         }
@@ -35,6 +37,7 @@ def test_environment_variables_are_read() -> None:
         "http://127.0.0.1:9000",
         "postgres",
         1000,
+        20,
         "arn:aws:iam::123456789012:role/loader",
         "landing_s3",
     )
@@ -56,7 +59,7 @@ def test_flags_override_the_environment_and_unset_flags_do_not() -> None:
             "SHOPWAREHOUSE_TARGET='bigquery' is not a known target",
         ),
         ({"SHOPWAREHOUSE_LANDING": "s3:///prefix"}, "names no bucket"),
-        ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "1GB"}, "is not a whole number of bytes"),
+        ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "1GB"}, "is not a whole number"),
         ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "0"}, "must be at least 1"),
     ],
 )

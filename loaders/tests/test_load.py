@@ -127,6 +127,7 @@ def test_failure_after_copy_before_commit_leaves_nothing(
     settings = Settings.from_env().with_overrides(landing=landing.url)
 
     # GIVEN a warehouse that fails on the third file, after its rows were copied, before the commit
+    # (one file per batch, so the two files before it are committed)
     with open_warehouse(settings, landing) as warehouse:
         insert_ledger = warehouse._insert_ledger
         calls = []
@@ -139,7 +140,7 @@ def test_failure_after_copy_before_commit_leaves_nothing(
 
         monkeypatch.setattr(warehouse, "_insert_ledger", failing)
         with pytest.raises(InjectedFailure):
-            run_load(landing, warehouse, LoadOptions())
+            run_load(landing, warehouse, LoadOptions(batch_rows=1))
 
     # THEN the first two files are in, and nothing of the third
     assert warehouse_target.count("select count(*) from raw._load_files") == 2
@@ -157,17 +158,18 @@ def test_failure_after_copy_before_commit_leaves_nothing(
 def test_killed_load_reruns_to_exactly_once(warehouse_target: WarehouseTarget, tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing", days=20, orders_per_day=400)
     rows, _ = expected_rows(landing)
-    env = {**os.environ, "SHOPWAREHOUSE_LANDING": landing.url}
+    env = {**os.environ, "SHOPWAREHOUSE_LANDING": landing.url, "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "2000"}
 
-    # GIVEN a load process killed (SIGKILL: no clean-up of any kind) in the middle of its files
+    # GIVEN a load process killed (SIGKILL: no clean-up of any kind) in the middle of its files, after a
+    # few batches were committed
     process = subprocess.Popen(
         [sys.executable, "-m", "shopwarehouse", "load"], env=env, stderr=subprocess.PIPE, text=True
     )
     assert process.stderr is not None
-    loaded_lines = 0
+    commits = 0
     for line in process.stderr:
-        loaded_lines += " loaded raw/" in line
-        if loaded_lines == 5:
+        commits += " committed " in line
+        if commits == 5:
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=60)

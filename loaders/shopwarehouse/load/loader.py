@@ -8,10 +8,11 @@ For every landed file that the date and entity filters select, in key order:
    already loaded under another key is recorded as ``duplicate`` and not loaded again.
 4. It is validated against the contract. A rejected file is copied to ``quarantine/<key>`` with
    ``quarantine/<key>.error.json`` beside it and recorded as ``quarantined``; the run goes on.
-5. A valid file's rows (with lineage columns) and its ledger row are committed in one transaction.
+5. A valid file's rows (with lineage columns) and its ledger row are committed in one transaction, with
+   those of the other files of its batch (see :class:`_Run`): a file is loaded and recorded, or neither.
 
-Reading, hashing and validating run a few files ahead on worker threads, while the warehouse loads the
-current one; decisions and loads stay in key order on the calling thread.
+Reading, hashing and validating run a few files ahead on worker threads, while the warehouse loads; the
+decisions and the loads stay in key order on the calling thread.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import re
 import secrets
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,10 +30,11 @@ from datetime import UTC, date, datetime
 from typing import TypeVar
 
 import orjson
+import pyarrow as pa
 
 from shopwarehouse.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing import LandedObject, Landing
-from shopwarehouse.load.tables import LedgerEntry, Status, with_lineage
+from shopwarehouse.load.tables import LedgerEntry, Status
 from shopwarehouse.load.validate import RejectedFile, Rejection, ValidFile, check_size, validate
 from shopwarehouse.load.warehouse import SeenFile, Warehouse
 
@@ -57,6 +59,8 @@ class LoadOptions:
     max_file_bytes: int = 1 << 30
     read_ahead: int = 2
     """Files read and validated ahead of the one being loaded (each is held in memory)."""
+    batch_rows: int = 500_000
+    """Commit once the files loaded since the last commit hold this many rows (and at the end)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class FileOutcome:
     size: int
     status: str  # a ledger Status, SKIPPED or VALID
     rows: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # reading, hashing, validating and deciding (the bulk load is per batch)
     reason: str | None = None
 
 
@@ -75,6 +79,8 @@ class LoadSummary:
     load_id: str
     dry_run: bool = False
     outcomes: list[FileOutcome] = field(default_factory=list)
+    load_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Seconds spent in the warehouse's bulk loads and commits, per entity."""
     seconds: float = 0.0
 
     @property
@@ -147,11 +153,11 @@ def run_load(
     summary = LoadSummary(load_id=new_load_id(), dry_run=options.dry_run)
     if not options.dry_run:
         warehouse.prepare()
-    ledger = _Ledger(warehouse.seen_files() if warehouse.ledger_exists() else [])
+    run = _Run(landing, warehouse, options, summary)
 
     pending: list[tuple[str, LandedObject]] = []
     for entity, obj in select_files(landing, options):
-        earlier = ledger.done(obj)
+        earlier = run.ledger.done(obj)
         if earlier:
             reason = f"{earlier.status} in load {earlier.load_id}"
             summary.outcomes.append(FileOutcome(entity, obj.key, obj.size, SKIPPED, reason=reason))
@@ -163,9 +169,10 @@ def run_load(
         return _read(landing, item[0], item[1], options.max_file_bytes)
 
     for (entity, _), result in zip(pending, _read_ahead(read, pending, options.read_ahead), strict=True):
-        outcome = _settle(landing, warehouse, ledger, summary.load_id, entity, result, options.dry_run)
+        outcome = run.settle(entity, result)
         summary.outcomes.append(outcome)
         on_file(outcome, len(pending))
+    run.flush()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -187,61 +194,82 @@ def _read(landing: Landing, entity: str, obj: LandedObject, max_file_bytes: int)
     return _Read(obj, checksum, valid, rejection, time.perf_counter() - started)
 
 
-def _settle(
-    landing: Landing,
-    warehouse: Warehouse,
-    ledger: _Ledger,
-    load_id: str,
-    entity: str,
-    result: _Read,
-    dry_run: bool,
-) -> FileOutcome:
-    """Decide what becomes of one read file, do it, and say what was done."""
-    obj, checksum = result.obj, result.checksum or None
-    started = datetime.now(UTC)
-    clock = time.perf_counter()
+class _Run:
+    """One load run's decisions, in key order. Valid files wait in a batch of one entity, loaded together in
+    one bulk statement and committed with every ledger row recorded since the last commit: once the batch
+    holds ``batch_rows`` rows, when the entity changes, and at the end."""
 
-    def finish(status: Status, rows: int = 0, reason: str | None = None) -> LedgerEntry:
-        return LedgerEntry(load_id, entity, obj.key, obj.size, checksum, rows, status, reason, started,
-                           datetime.now(UTC))  # fmt: skip
+    def __init__(self, landing: Landing, warehouse: Warehouse, options: LoadOptions, summary: LoadSummary):
+        self.landing, self.warehouse, self.options, self.summary = landing, warehouse, options, summary
+        self.ledger = _Ledger(warehouse.seen_files() if warehouse.ledger_exists() else [])
+        self.batch_entity = ""
+        self.batch: list[tuple[pa.Table, LedgerEntry]] = []
 
-    earlier = ledger.same_content(obj, checksum)
-    if earlier:
-        reason = f"{earlier.status} in load {earlier.load_id}"
-        return FileOutcome(entity, obj.key, obj.size, SKIPPED, reason=reason)
-    original = ledger.loaded.get(checksum) if checksum else None
-    if original:
-        reason = f"same content as {original.file_key} (load {original.load_id})"
-        entry = finish(Status.DUPLICATE, reason=reason)
-    elif result.rejection:
-        entry = finish(Status.QUARANTINED, reason=str(result.rejection))
-    else:
-        assert result.valid is not None
-        if result.valid.ignored_columns:
-            log.warning("%s: columns not in the contract were not loaded: %s", obj.key,
-                        ", ".join(result.valid.ignored_columns))  # fmt: skip
-        entry = finish(Status.LOADED, rows=result.valid.table.num_rows)
+    def settle(self, entity: str, result: _Read) -> FileOutcome:
+        """Decide what becomes of one read file, see to it, and say what was done."""
+        obj, checksum = result.obj, result.checksum or None
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
 
-    if dry_run:
-        status = VALID if entry.status == Status.LOADED else str(entry.status)
-        return FileOutcome(entity, obj.key, obj.size, status, entry.row_count, result.seconds, entry.reason)
-    if entry.status == Status.LOADED:
-        assert result.valid is not None
-        rows = with_lineage(result.valid.table, key=obj.key, checksum=entry.file_checksum or "",
-                            load_id=load_id, loaded_at=started)  # fmt: skip
-        warehouse.load(rows, entry)
-        log.info("loaded %s: %d rows", obj.key, entry.row_count)
-    else:
-        if entry.status == Status.QUARANTINED:
-            assert result.rejection is not None
-            _quarantine(landing, result.rejection, entry)
-            log.warning("quarantined %s", entry.reason)
+        def outcome(status: str, rows: int = 0, reason: str | None = None) -> FileOutcome:
+            seconds = result.seconds + time.perf_counter() - clock
+            return FileOutcome(entity, obj.key, obj.size, status, rows, seconds, reason)
+
+        earlier = self.ledger.same_content(obj, checksum)
+        if earlier:
+            return outcome(SKIPPED, reason=f"{earlier.status} in load {earlier.load_id}")
+        original = self.ledger.loaded.get(checksum) if checksum else None
+        rows = 0
+        if original:
+            reason = f"same content as {original.file_key} (load {original.load_id})"
+            status = Status.DUPLICATE
+        elif result.rejection:
+            status, reason = Status.QUARANTINED, str(result.rejection)
         else:
-            log.info("duplicate %s: %s", obj.key, entry.reason)
-        warehouse.record(entry)
-    ledger.add(SeenFile(obj.key, obj.size, checksum, entry.status, load_id))
-    seconds = result.seconds + time.perf_counter() - clock
-    return FileOutcome(entity, obj.key, obj.size, entry.status, entry.row_count, seconds, entry.reason)
+            status, reason = Status.LOADED, None
+            rows = result.valid.table.num_rows if result.valid else 0
+        if self.options.dry_run:
+            return outcome(VALID if status == Status.LOADED else status, rows, reason)
+
+        finished = datetime.now(UTC)
+        entry = LedgerEntry(
+            self.summary.load_id, entity, obj.key, obj.size, checksum, rows, status, reason, started, finished
+        )
+        if result.valid and status == Status.LOADED:
+            if result.valid.ignored_columns:
+                log.warning("%s: columns not in the contract are not loaded: %s", obj.key,
+                            ", ".join(result.valid.ignored_columns))  # fmt: skip
+            log.info("loading %s: %d rows", obj.key, rows)
+            self._add(entity, result.valid.table, entry)
+        else:
+            if result.rejection and status == Status.QUARANTINED:
+                _quarantine(self.landing, result.rejection, entry)
+                log.warning("quarantined %s", reason)
+            else:
+                log.info("duplicate %s: %s", obj.key, reason)
+            self.warehouse.record(entry)
+        self.ledger.add(SeenFile(obj.key, obj.size, checksum, status, self.summary.load_id))
+        return outcome(status, entry.row_count, reason)
+
+    def _add(self, entity: str, table: pa.Table, entry: LedgerEntry) -> None:
+        if entity != self.batch_entity:
+            self.flush()
+            self.batch_entity = entity
+        self.batch.append((table, entry))
+        if sum(table.num_rows for table, _ in self.batch) >= self.options.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Load the waiting files and commit."""
+        started = time.perf_counter()
+        if self.batch:
+            self.warehouse.load(self.batch_entity, self.batch)
+        self.warehouse.commit()
+        if self.batch:
+            rows = sum(table.num_rows for table, _ in self.batch)
+            log.info("committed %d %s files, %d rows", len(self.batch), self.batch_entity, rows)
+            self.summary.load_seconds[self.batch_entity] += time.perf_counter() - started
+        self.batch = []
 
 
 def _quarantine(landing: Landing, rejection: Rejection, entry: LedgerEntry) -> None:

@@ -14,8 +14,8 @@ def summary_table(summary: LoadSummary) -> str:
     by_entity: dict[str, list[FileOutcome]] = defaultdict(list)
     for outcome in summary.outcomes:
         by_entity[outcome.entity].append(outcome)
-    lines = [_row(entity, outcomes) for entity, outcomes in by_entity.items()]
-    lines.append(_row("total", summary.outcomes))
+    lines = [_row(entity, outcomes, summary.load_seconds[entity]) for entity, outcomes in by_entity.items()]
+    lines.append(_row("total", summary.outcomes, sum(summary.load_seconds.values())))
     widths = [max(len(str(line[i])) for line in [HEADER, *lines]) for i in range(len(HEADER))]
 
     def render(cells: tuple[str, ...]) -> str:
@@ -34,7 +34,7 @@ def summary_table(summary: LoadSummary) -> str:
     return "\n".join(text)
 
 
-def _row(name: str, outcomes: list[FileOutcome]) -> tuple[str, ...]:
+def _row(name: str, outcomes: list[FileOutcome], load_seconds: float) -> tuple[str, ...]:
     def count(*statuses: str) -> str:
         return str(sum(1 for outcome in outcomes if outcome.status in statuses))
 
@@ -48,5 +48,5 @@ def _row(name: str, outcomes: list[FileOutcome]) -> tuple[str, ...]:
         count(SKIPPED),
         f"{sum(outcome.rows for outcome in outcomes):,}",
         f"{sum(outcome.size for outcome in worked) / 1e6:.1f}",
-        f"{sum(outcome.seconds for outcome in worked):.1f}",
+        f"{sum(outcome.seconds for outcome in worked) + load_seconds:.1f}",
     )

@@ -8,10 +8,12 @@ Every backend creates the same tables from these definitions, mapping :class:`Co
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+import numpy as np
 import pyarrow as pa
 
 from shopwarehouse.contract import ENTITIES, ColumnType
@@ -86,16 +88,27 @@ class LedgerEntry:
         )
 
 
-def with_lineage(table: pa.Table, *, key: str, checksum: str, load_id: str, loaded_at: datetime) -> pa.Table:
-    """A validated file's table with the lineage columns appended, ready for ``raw.<entity>``."""
-    n = table.num_rows
-    lineage = {
-        "_source_file": pa.repeat(pa.scalar(key, pa.string()), n),
-        "_source_row_number": pa.array(range(1, n + 1), pa.int64()),
-        "_file_checksum": pa.repeat(pa.scalar(checksum, pa.string()), n),
-        "_load_id": pa.repeat(pa.scalar(load_id, pa.string()), n),
-        "_loaded_at": pa.repeat(pa.scalar(loaded_at, ARROW_TYPES[T]), n),
-    }
-    for name, array in lineage.items():
-        table = table.append_column(name, array)
-    return table
+def with_lineage(files: Sequence[tuple[pa.Table, LedgerEntry]]) -> pa.Table:
+    """Validated files of one entity as one table in ``raw.<entity>`` column order: each file's rows with
+    the lineage its ledger entry gives them. Text every row of a file shares is dictionary-encoded, so a
+    batch holds each value once, not once per row."""
+    parts = []
+    for table, entry in files:
+        count = table.num_rows
+
+        def shared(value: object, ctype: ColumnType, count: int = count) -> pa.Array:
+            if ctype is ColumnType.STRING:
+                return pa.DictionaryArray.from_arrays(pa.array(np.zeros(count, np.int32)), pa.array([value]))
+            return pa.repeat(pa.scalar(value, ARROW_TYPES[ctype]), count)
+
+        lineage = {
+            "_source_file": shared(entry.file_key, S),
+            "_source_row_number": pa.array(np.arange(1, count + 1, dtype=np.int64)),
+            "_file_checksum": shared(entry.file_checksum, S),
+            "_load_id": shared(entry.load_id, S),
+            "_loaded_at": shared(entry.started_at, T),
+        }
+        for name, _ in LINEAGE_COLUMNS:
+            table = table.append_column(name, lineage[name])
+        parts.append(table)
+    return pa.concat_tables(parts)

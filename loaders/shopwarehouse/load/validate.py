@@ -125,7 +125,7 @@ def validate(entity: str, key: str, data: bytes) -> ValidFile:
         data = _gunzip(key, data)
     if not data.strip():
         raise RejectedFile(Rejection(key, "file is empty: expected a header row and data rows"))
-    columns, first_line = _read(fmt, key, data)
+    columns, first_line = _read(entity, fmt, key, data)
     return _typed(entity, key, columns, first_line)
 
 
@@ -138,7 +138,7 @@ def _gunzip(key: str, data: bytes) -> bytes:
         )) from error  # fmt: skip
 
 
-def _read(fmt: str, key: str, data: bytes) -> tuple[dict[str, pa.Array], int]:
+def _read(entity: str, fmt: str, key: str, data: bytes) -> tuple[dict[str, pa.Array], int]:
     """Every column of the file as read (strings for CSV), keyed by name, and the first data line."""
     if fmt == "parquet":
         try:
@@ -154,22 +154,36 @@ def _read(fmt: str, key: str, data: bytes) -> tuple[dict[str, pa.Array], int]:
             key, f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; re-export the file as UTF-8",
             line=line,
         )) from error  # fmt: skip
-    return (_read_csv(key, data, text), 2) if fmt == "csv" else (_read_jsonl(key, text), 1)
+    return (_read_csv(entity, key, data, text), 2) if fmt == "csv" else (_read_jsonl(key, text), 1)
 
 
-def _read_csv(key: str, data: bytes, text: str) -> dict[str, pa.Array]:
+def _read_csv(entity: str, key: str, data: bytes, text: str) -> dict[str, pa.Array]:
+    """The file's columns: typed by the contract when every value parses (the fast path, in Arrow's CSV
+    reader), else every column as text, for :func:`_typed` to find and name the first bad value."""
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
-    options = pa_csv.ConvertOptions(
-        column_types=dict.fromkeys(header, pa.string()),
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-    )
+    contract = {column.name: ARROW_TYPES[column.type] for column in ENTITIES[entity].columns}
+    typed = {name: contract.get(name, pa.string()) for name in header}
     try:
-        table = pa_csv.read_csv(io.BytesIO(data), convert_options=options)
+        return _arrow_csv(data, typed)
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return _arrow_csv(data, dict.fromkeys(header, pa.string()))
     except pa.ArrowInvalid as error:
         raise RejectedFile(Rejection(
             key, f"not valid comma-separated CSV ({error}); quote values that hold commas or quotes",
         )) from error  # fmt: skip
+
+
+def _arrow_csv(data: bytes, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+    options = pa_csv.ConvertOptions(
+        column_types=types,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["true", "True", "TRUE"],
+        false_values=["false", "False", "FALSE"],
+    )
+    table = pa_csv.read_csv(io.BytesIO(data), convert_options=options)
     return {name: table.column(name).combine_chunks() for name in table.column_names}
 
 

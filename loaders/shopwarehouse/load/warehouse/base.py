@@ -11,7 +11,7 @@ import gzip
 import io
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ from shopwarehouse.load.tables import (
     LedgerEntry,
     identifier,
     raw_columns,
+    with_lineage,
 )
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
     return ", ".join(identifier(name) for name, _ in columns)
 
 
-def staged_key(entry: LedgerEntry, suffix: str) -> str:
-    """Where a warehouse that COPYs from storage finds a file's validated rows in the landing zone."""
+def staged_key(first: LedgerEntry, suffix: str) -> str:
+    """Where a warehouse that COPYs from storage finds a batch's rows in the landing zone, named after the
+    batch's first file (a file is in one batch only)."""
+    entry = first
     assert entry.file_checksum is not None  # only validated files are staged
     return f"{STAGE_PREFIX}{entry.load_id}/{identifier(entry.entity)}/{entry.file_checksum[:32]}{suffix}"
 
@@ -90,6 +93,7 @@ class Warehouse(ABC):
 
     types: ClassVar[Mapping[ColumnType, str]]
     placeholder: ClassVar[str] = "%s"
+    _batch_open = False
 
     # -- what each backend supplies -------------------------------------------------------------------------
 
@@ -98,9 +102,10 @@ class Warehouse(ABC):
         """Run one statement in the current transaction; the rows it returns, if any."""
 
     @abstractmethod
-    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
-        """Append ``rows`` (raw table columns, in order) to ``raw.<entity>`` through the warehouse's bulk
-        path, inside the open transaction; the number of rows the warehouse says it loaded."""
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+        """Append ``rows`` (``raw.<entity>`` columns, in order) through the warehouse's bulk path, inside the
+        open transaction; the number of rows the warehouse says it loaded. ``first`` is the ledger entry of
+        the first file in ``rows``, which names anything staged for the load."""
 
     @abstractmethod
     def _begin(self) -> None: ...
@@ -153,29 +158,46 @@ class Warehouse(ABC):
         )
         return [SeenFile(*row) for row in rows]
 
-    def load(self, rows: pa.Table, entry: LedgerEntry) -> None:
-        """``rows`` into ``raw.<entry.entity>`` and ``entry`` into the ledger, in one transaction."""
-        self._begin()
-        try:
-            loaded = self._bulk_load(entry.entity, rows, entry)
+    def load(self, entity: str, files: Sequence[tuple[pa.Table, LedgerEntry]]) -> None:
+        """Validated files of ``entity`` (each one's rows and ledger entry) into ``raw.<entity>``, with
+        lineage, and into the ledger, in the open batch (see :meth:`commit`)."""
+
+        def load_files() -> None:
+            rows = with_lineage(files)
+            loaded = self._bulk_load(entity, rows, files[0][1])
             if loaded != rows.num_rows:
                 raise LoadError(
-                    f"{entry.file_key}: the warehouse loaded {loaded} rows of {rows.num_rows}; "
-                    "nothing was committed"
+                    f"{', '.join(entry.file_key for _, entry in files)}: the warehouse loaded {loaded} rows "
+                    f"of {rows.num_rows}; nothing was committed"
                 )
-            self._insert_ledger(entry)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
+            for _, entry in files:
+                self._insert_ledger(entry)
+
+        self._in_batch(load_files)
 
     def record(self, entry: LedgerEntry) -> None:
-        """A ledger row alone: a file that was not loaded (duplicate or quarantined)."""
-        self._begin()
-        try:
-            self._insert_ledger(entry)
+        """A ledger row alone, in the open batch: a file that was not loaded (duplicate or quarantined)."""
+        self._in_batch(lambda: self._insert_ledger(entry))
+
+    def commit(self) -> None:
+        """Commit the batch: every file loaded or recorded since the last commit, each with its ledger row.
+
+        Files are loaded and committed in batches, not one by one, because each statement and each commit
+        has a cost of its own (DuckDB inserts small tables one thread at a time and writes small
+        transactions twice, through its write-ahead log; Redshift serialises commits). A failure rolls the
+        whole batch back, so each file is still loaded and recorded, or neither."""
+        if self._batch_open:
+            self._batch_open = False
             self._commit()
+
+    def _in_batch(self, work: Callable[[], None]) -> None:
+        if not self._batch_open:
+            self._begin()
+            self._batch_open = True
+        try:
+            work()
         except BaseException:
+            self._batch_open = False
             self._rollback()
             raise
 
@@ -183,6 +205,9 @@ class Warehouse(ABC):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._batch_open:  # never commit a batch nobody asked to commit
+            self._batch_open = False
+            self._rollback()
         self.close()
 
     # -- shared SQL -----------------------------------------------------------------------------------------

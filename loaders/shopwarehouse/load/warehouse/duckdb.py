@@ -1,4 +1,4 @@
-"""DuckDB, the embedded default: the validated Arrow table is inserted as it is, with no copy in between."""
+"""DuckDB, the embedded default: the validated Arrow tables are inserted as they are, with no copy between."""
 
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection = duckdb.connect(str(path))
+        # Raw rows carry their place in the file (_source_row_number), so the table need not keep their
+        # order: without that promise DuckDB inserts on every core.
+        self.connection = duckdb.connect(str(path), config={"preserve_insertion_order": False})
         self.connection.execute("set timezone = 'UTC'")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.connection.execute(sql, list(params))
         return self.connection.fetchall() if self.connection.description else []
 
-    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
         columns = column_list(raw_columns(entity))
         self.connection.register("_shopwarehouse_batch", rows)
         try:

@@ -93,9 +93,9 @@ class RedshiftWarehouse(Warehouse):
         finally:
             cursor.close()
 
-    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
-        data_key = staged_key(entry, ".csv.gz")
-        manifest_key = staged_key(entry, ".manifest")
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+        data_key = staged_key(first, ".csv.gz")
+        manifest_key = staged_key(first, ".manifest")
         data = to_csv(rows, compress=True)
         self.landing.put(data_key, data)
         self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))
@@ -108,7 +108,10 @@ class RedshiftWarehouse(Warehouse):
                 f"{file} line {line} column {column}: {message}"
                 for file, line, column, message in self._execute(LOAD_ERRORS_SQL)
             )
-            raise LoadError(f"{entry.file_key}: Redshift refused the COPY: {details or error}") from error
+            raise LoadError(
+                f"Redshift refused the COPY of the batch from {first.file_key} on (lines count in the staged "
+                f"batch file): {details or error}"
+            ) from error
         finally:
             self.landing.delete(data_key)
             self.landing.delete(manifest_key)

@@ -84,8 +84,8 @@ class SnowflakeWarehouse(Warehouse):
             "on_error = abort_statement"
         )
 
-    def _bulk_load(self, entity: str, rows: pa.Table, entry: LedgerEntry) -> int:
-        key = staged_key(entry, ".parquet")
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+        key = staged_key(first, ".parquet")
         buffer = io.BytesIO()
         pq.write_table(rows, buffer)
         self.landing.put(key, buffer.getvalue())
