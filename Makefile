@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format bench-generate lock clean
+.PHONY: help install demo test lint format bench-generate bench-load lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 
 bench-generate: $(STAMP)  ## orders/second of the data generator for 1M orders
 	$(BIN)/python scripts/bench_generate.py --orders 1000000
+
+bench-load: $(STAMP)  ## DuckDB load throughput for 1M orders beside DuckDB's own read_csv of the same files
+	$(BIN)/python scripts/bench_load.py --orders 1000000
 
 lock:  ## re-pin every transitive dependency into constraints.txt from a clean venv
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole job on the embedded default, on a laptop with no cloud account and no network.
 # Starts the local S3 server, lands 30 days of exports in its bucket exactly as the shop's systems would,
-# then runs the later stages (load, dbt build, report) as they are built. Stops the server on exit.
+# loads them into DuckDB (twice, to show that nothing loads twice), then runs the later stages (dbt build,
+# report) as they are built. Stops the server on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,9 @@ done
 
 echo "== landing 30 days of exports in ${SHOPWAREHOUSE_LANDING}"
 shopwarehouse generate --days 30 --seed 7
+
+echo "== loading them into DuckDB (${SHOPWAREHOUSE_DUCKDB_PATH:-data/shopwarehouse.duckdb}), then again: nothing twice"
+shopwarehouse load
+shopwarehouse load
 
 echo "== demo finished"
