@@ -238,8 +238,8 @@ def test_bad_files_are_quarantined_with_their_reason_and_good_files_still_load(
 
     # WHEN it runs again, with nothing new THEN it succeeds and records nothing more
     cli("load", env={"SHOPWAREHOUSE_LANDING": landing.url})
-    quarantined = warehouse_target.count("select count(*) from raw._load_files where status = 'quarantined'")
-    assert quarantined == len(cases)
+    recorded = warehouse_target.count("select count(*) from raw._load_files where status = 'quarantined'")
+    assert recorded == len(cases)
 
     # WHEN a corrected file is delivered under a quarantined key THEN it loads
     fixed = "raw/order_items/date=2024-03-01/bad_quantity.csv"
