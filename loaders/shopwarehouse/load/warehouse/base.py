@@ -1,15 +1,14 @@
 """The one interface every warehouse backend implements, and the SQL they share.
 
-A backend creates the raw tables and the ledger, reads the ledger, and loads one validated file in one
-transaction: its rows into ``raw.<entity>`` through the warehouse's own bulk path, then its ledger row, then
-commit. A failure anywhere before the commit rolls both back, so a file is loaded and recorded, or neither.
+A backend creates the raw tables and the ledger, reads the ledger, and loads batches of validated files: their
+rows into ``raw.<entity>`` through the warehouse's own bulk path and their ledger rows, in one transaction. A
+failure anywhere before the commit rolls the batch back, so each file is loaded and recorded, or neither.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from shopwarehouse.load.tables import (
     raw_columns,
     with_lineage,
 )
-
-log = logging.getLogger(__name__)
 
 
 class LoadError(Exception):
@@ -59,9 +56,8 @@ def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
 def staged_key(first: LedgerEntry, suffix: str) -> str:
     """Where a warehouse that COPYs from storage finds a batch's rows in the landing zone, named after the
     batch's first file (a file is in one batch only)."""
-    entry = first
-    assert entry.file_checksum is not None  # only validated files are staged
-    return f"{STAGE_PREFIX}{entry.load_id}/{identifier(entry.entity)}/{entry.file_checksum[:32]}{suffix}"
+    assert first.file_checksum is not None  # only validated files are staged
+    return f"{STAGE_PREFIX}{first.load_id}/{identifier(first.entity)}/{first.file_checksum[:32]}{suffix}"
 
 
 def literal(value: str) -> str:

@@ -33,6 +33,16 @@ _CONNECT_KEYS = (
 )  # fmt: skip
 
 
+def copy_sql(entity: str, key: str) -> str:
+    """COPY of one staged Parquet file at ``key`` (landing-relative) into ``raw.<entity>``, by column name."""
+    folder, _, name = key.rpartition("/")
+    return (
+        f"copy into {qualified(entity)} from @{STAGE}/{folder}/ files = ({literal(name)}) "
+        "file_format = (type = parquet) match_by_column_name = case_insensitive "
+        "on_error = abort_statement"
+    )
+
+
 class SnowflakeWarehouse(Warehouse):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "varchar",
@@ -60,7 +70,8 @@ class SnowflakeWarehouse(Warehouse):
     def prepare(self) -> None:
         super().prepare()
         url = literal(self.landing.location("").rstrip("/") + "/")
-        integration = self.storage_integration
+        # Unquoted Snowflake names are case-insensitive: LANDING_S3 and landing_s3 are one integration.
+        integration = self.storage_integration.lower() if self.storage_integration else None
         self._execute(
             f"create or replace stage {STAGE} url = {url}"
             + (f" storage_integration = {identifier(integration)}" if integration else "")
@@ -76,21 +87,13 @@ class SnowflakeWarehouse(Warehouse):
             cursor.execute(sql, tuple(params))
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
-    def copy_sql(self, entity: str, key: str) -> str:
-        folder, _, name = key.rpartition("/")
-        return (
-            f"copy into {qualified(entity)} from @{STAGE}/{folder}/ files = ({literal(name)}) "
-            "file_format = (type = parquet) match_by_column_name = case_insensitive "
-            "on_error = abort_statement"
-        )
-
     def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
         key = staged_key(first, ".parquet")
         buffer = io.BytesIO()
         pq.write_table(rows, buffer)
         self.landing.put(key, buffer.getvalue())
         try:
-            results = self._execute(self.copy_sql(entity, key))
+            results = self._execute(copy_sql(entity, key))
         finally:
             self.landing.delete(key)
         # One result row per file: (file, status, rows_parsed, rows_loaded, ...).
