@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'order_items') }}
+
+),
+
+latest as (
+
+    {{ latest_row_per_key('source', 'order_item_id') }}
+
+),
+
+final as (
+
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        discount_amount,
+        cast(quantity * unit_price - discount_amount as decimal(18, 2)) as line_amount,
+        updated_at,
+        _loaded_at as loaded_at
+    from latest
+
+)
+
+select * from final
