@@ -1,0 +1,112 @@
+with
+
+customers as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+countries as (
+
+    select * from {{ ref('countries') }}
+
+),
+
+order_history as (
+
+    select
+        customer_id,
+        min(ordered_at) as first_ordered_at,
+        max(ordered_at) as last_ordered_at,
+        min(case when is_valid_order then ordered_at end) as first_valid_ordered_at,
+        sum(case when is_valid_order then 1 else 0 end) as lifetime_valid_orders,
+        sum(case when is_valid_order then total_amount_reporting else 0 end) as lifetime_revenue_reporting
+    from orders
+    group by customer_id
+
+),
+
+known as (
+
+    select
+        customer_id,
+        {{ dbt.hash('email') }} as email_hash,
+        first_name,
+        last_name,
+        country_code,
+        city,
+        is_marketing_opt_in,
+        is_erased,
+        false as is_placeholder,
+        created_at,
+        updated_at
+    from customers
+
+),
+
+unlanded as (
+
+    -- Customers an order names before their own row has landed: placeholders until it arrives.
+    select
+        order_history.customer_id,
+        null as email_hash,
+        null as first_name,
+        null as last_name,
+        null as country_code,
+        null as city,
+        false as is_marketing_opt_in,
+        false as is_erased,
+        true as is_placeholder,
+        null as created_at,
+        null as updated_at
+    from order_history
+    left join customers
+        on order_history.customer_id = customers.customer_id
+    where customers.customer_id is null
+
+),
+
+all_customers as (
+
+    select * from known
+    union all
+    select * from unlanded
+
+),
+
+final as (
+
+    select
+        all_customers.customer_id,
+        case when all_customers.is_erased then null else all_customers.email_hash end as email_hash,
+        all_customers.first_name,
+        all_customers.last_name,
+        all_customers.country_code,
+        coalesce(countries.region, 'Unknown') as region,
+        all_customers.city,
+        all_customers.is_marketing_opt_in,
+        all_customers.is_erased,
+        all_customers.is_placeholder,
+        all_customers.created_at,
+        order_history.first_ordered_at,
+        order_history.last_ordered_at,
+        cast({{ dbt.date_trunc('month', utc_date('order_history.first_valid_ordered_at')) }} as date)
+            as cohort_month,
+        coalesce(order_history.lifetime_valid_orders, 0) as lifetime_valid_orders,
+        cast(coalesce(order_history.lifetime_revenue_reporting, 0) as decimal(18, 2)) as lifetime_revenue_reporting,
+        all_customers.updated_at
+    from all_customers
+    left join order_history
+        on all_customers.customer_id = order_history.customer_id
+    left join countries
+        on all_customers.country_code = countries.country_code
+
+)
+
+select * from final

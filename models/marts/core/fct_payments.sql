@@ -1,0 +1,71 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='payment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
+-- touched_orders() reads all three staged feeds on incremental runs:
+-- depends_on: {{ ref('stg_shop__order_items') }}
+
+with
+
+payments as (
+
+    select * from {{ ref('stg_payments__payments') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+scope as (
+
+    select *
+    from payments
+    {% if is_incremental() %}
+    -- Attempts are numbered within their order: rebuild every attempt of an order that changed.
+    where order_id in ({{ touched_orders(this) }})
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        scope.payment_id,
+        scope.order_id,
+        orders.customer_id,
+        scope.payment_method,
+        scope.payment_method_group,
+        scope.payment_status,
+        scope.is_captured,
+        scope.is_failed,
+        scope.is_pending,
+        scope.failure_reason,
+        scope.currency,
+        scope.amount,
+        scope.refunded_amount,
+        scope.amount_reporting,
+        scope.refunded_amount_reporting,
+        row_number() over (
+            partition by scope.order_id
+            order by scope.created_at, scope.payment_id
+        ) as attempt_number,
+        scope.created_at,
+        scope.created_date,
+        scope.updated_at,
+        scope.loaded_at as source_loaded_at
+    from scope
+    -- A payment whose order has not landed yet waits for it, like an order line.
+    inner join orders
+        on scope.order_id = orders.order_id
+
+)
+
+select * from final

@@ -1,0 +1,67 @@
+with
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+    where lifetime_valid_orders > 0
+
+),
+
+as_of as (
+
+    -- Recency is measured from the last day with orders, not from today, so a rebuild of old data
+    -- gives the same segments.
+    select max(ordered_date) as as_of_date
+    from {{ ref('fct_orders') }}
+
+),
+
+measured as (
+
+    select
+        customers.customer_id,
+        customers.cohort_month,
+        {{ dbt.datediff(utc_date('customers.last_ordered_at'), 'as_of.as_of_date', 'day') }} as recency_days,
+        customers.lifetime_valid_orders as frequency,
+        customers.lifetime_revenue_reporting as monetary
+    from customers
+    cross join as_of
+
+),
+
+scored as (
+
+    select
+        *,
+        ntile(5) over (order by recency_days desc, customer_id) as recency_score,
+        ntile(5) over (order by frequency, customer_id) as frequency_score,
+        ntile(5) over (order by monetary, customer_id) as monetary_score
+    from measured
+
+),
+
+final as (
+
+    select
+        customer_id,
+        cohort_month,
+        recency_days,
+        frequency,
+        monetary,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        case
+            when recency_score >= 4 and frequency_score >= 4 then 'champions'
+            when recency_score >= 3 and frequency_score >= 3 then 'loyal'
+            when recency_score >= 4 then 'new_or_promising'
+            when recency_score = 2 or (recency_score <= 2 and frequency_score >= 3) then 'at_risk'
+            else 'hibernating'
+        end as rfm_segment,
+        cast(monetary / frequency as decimal(18, 2)) as average_order_value,
+        monetary as lifetime_value
+    from scored
+
+)
+
+select * from final

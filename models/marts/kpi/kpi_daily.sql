@@ -1,0 +1,102 @@
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('fct_payments') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+orders_per_day as (
+
+    select
+        ordered_date as date_day,
+        count(*) as orders_placed,
+        sum(case when is_valid_order then 1 else 0 end) as valid_orders,
+        sum(case when is_valid_order then total_amount_reporting else 0 end) as gross_revenue,
+        sum(case when is_valid_order then discount_amount_reporting else 0 end) as discounts,
+        sum(refunded_amount_reporting) as refunds,
+        sum(paid_amount_reporting) as paid_revenue,
+        sum(case when is_valid_order then item_count else 0 end) as units_sold,
+        count(distinct case when is_first_order then customer_id end) as new_customers,
+        count(distinct case when not is_first_order then customer_id end) as returning_customers,
+        count(distinct customer_id) as active_customers
+    from orders
+    group by ordered_date
+
+),
+
+payments_per_day as (
+
+    select
+        created_date as date_day,
+        count(*) as payment_attempts,
+        sum(case when is_captured then 1 else 0 end) as captured_attempts,
+        sum(case when is_failed then 1 else 0 end) as failed_attempts
+    from payments
+    group by created_date
+
+),
+
+days as (
+
+    select calendar.date_day
+    from calendar
+    where calendar.date_day between (select min(date_day) from orders_per_day)
+        and (select max(date_day) from orders_per_day)
+
+),
+
+final as (
+
+    select
+        days.date_day,
+        coalesce(orders_per_day.orders_placed, 0) as orders_placed,
+        coalesce(orders_per_day.valid_orders, 0) as valid_orders,
+        cast(coalesce(orders_per_day.gross_revenue, 0) as decimal(18, 2)) as gross_revenue,
+        cast(coalesce(orders_per_day.discounts, 0) as decimal(18, 2)) as discounts,
+        cast(coalesce(orders_per_day.refunds, 0) as decimal(18, 2)) as refunds,
+        cast(coalesce(orders_per_day.gross_revenue, 0) - coalesce(orders_per_day.refunds, 0) as decimal(18, 2))
+            as net_revenue,
+        cast(coalesce(orders_per_day.paid_revenue, 0) as decimal(18, 2)) as paid_revenue,
+        cast(
+            case when orders_per_day.valid_orders > 0
+                then orders_per_day.gross_revenue / orders_per_day.valid_orders
+            end as decimal(18, 2)
+        ) as average_order_value,
+        coalesce(orders_per_day.units_sold, 0) as units_sold,
+        coalesce(orders_per_day.new_customers, 0) as new_customers,
+        coalesce(orders_per_day.returning_customers, 0) as returning_customers,
+        coalesce(orders_per_day.active_customers, 0) as active_customers,
+        coalesce(payments_per_day.payment_attempts, 0) as payment_attempts,
+        cast(
+            case when payments_per_day.captured_attempts + payments_per_day.failed_attempts > 0
+                then 1.0 * payments_per_day.captured_attempts
+                    / (payments_per_day.captured_attempts + payments_per_day.failed_attempts)
+            end as decimal(9, 6)
+        ) as payment_success_rate,
+        cast(
+            case when orders_per_day.paid_revenue > 0
+                then orders_per_day.refunds / orders_per_day.paid_revenue
+            end as decimal(9, 6)
+        ) as refund_rate
+    from days
+    left join orders_per_day
+        on days.date_day = orders_per_day.date_day
+    left join payments_per_day
+        on days.date_day = payments_per_day.date_day
+
+)
+
+select * from final

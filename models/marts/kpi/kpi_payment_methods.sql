@@ -1,0 +1,33 @@
+with
+
+payments as (
+
+    select * from {{ ref('fct_payments') }}
+
+),
+
+final as (
+
+    select
+        created_date as date_day,
+        payment_method,
+        payment_method_group,
+        count(*) as payment_attempts,
+        sum(case when is_captured then 1 else 0 end) as captured_attempts,
+        sum(case when is_failed then 1 else 0 end) as failed_attempts,
+        sum(case when is_pending then 1 else 0 end) as pending_attempts,
+        cast(
+            case when sum(case when is_captured or is_failed then 1 else 0 end) > 0
+                then 1.0 * sum(case when is_captured then 1 else 0 end)
+                    / sum(case when is_captured or is_failed then 1 else 0 end)
+            end as decimal(9, 6)
+        ) as payment_success_rate,
+        cast(sum(case when is_captured then amount_reporting else 0 end) as decimal(18, 2))
+            as captured_amount_reporting,
+        cast(sum(refunded_amount_reporting) as decimal(18, 2)) as refunded_amount_reporting
+    from payments
+    group by created_date, payment_method, payment_method_group
+
+)
+
+select * from final
