@@ -3,7 +3,7 @@
         var('reporting_currency'), through the US dollar. -#}
     select
         fx_rates.currency,
-        fx_rates.usd_per_unit / reporting.usd_per_unit as reporting_rate
+        cast(fx_rates.usd_per_unit / reporting.usd_per_unit as decimal(18, 8)) as reporting_rate
     from {{ ref('fx_rates') }} as fx_rates
     cross join (
         select usd_per_unit

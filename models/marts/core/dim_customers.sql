@@ -25,7 +25,7 @@ order_history as (
         min(ordered_at) as first_ordered_at,
         max(ordered_at) as last_ordered_at,
         min(case when is_valid_order then ordered_at end) as first_valid_ordered_at,
-        sum(case when is_valid_order then 1 else 0 end) as lifetime_valid_orders,
+        cast(sum(case when is_valid_order then 1 else 0 end) as bigint) as lifetime_valid_orders,
         sum(case when is_valid_order then total_amount_reporting else 0 end) as lifetime_revenue_reporting
     from orders
     group by customer_id

@@ -57,8 +57,8 @@ items_per_order as (
 
     select
         order_id,
-        count(*) as line_count,
-        sum(quantity) as item_count,
+        cast(count(*) as integer) as line_count,
+        cast(sum(quantity) as bigint) as item_count,
         max(loaded_at) as loaded_at
     from order_items
     group by order_id
@@ -69,7 +69,7 @@ payments_per_order as (
 
     select
         order_id,
-        count(*) as payment_attempts,
+        cast(count(*) as integer) as payment_attempts,
         sum(case when is_captured then amount else 0 end) as paid_amount,
         sum(case when is_captured then amount_reporting else 0 end) as paid_amount_reporting,
         sum(refunded_amount) as refunded_amount,
@@ -84,10 +84,10 @@ sequenced as (
 
     select
         scope.*,
-        row_number() over (
+        cast(row_number() over (
             partition by scope.customer_id
             order by scope.ordered_at, scope.order_id
-        ) as customer_order_number
+        ) as integer) as customer_order_number
     from scope
 
 ),

@@ -53,10 +53,10 @@ final as (
         scope.refunded_amount,
         scope.amount_reporting,
         scope.refunded_amount_reporting,
-        row_number() over (
+        cast(row_number() over (
             partition by scope.order_id
             order by scope.created_at, scope.payment_id
-        ) as attempt_number,
+        ) as integer) as attempt_number,
         scope.created_at,
         scope.created_date,
         scope.updated_at,

@@ -42,7 +42,7 @@ activity as (
 
     select
         cohort_month,
-        {{ dbt.datediff('cohort_month', 'order_month', 'month') }} as months_since_first_order,
+        cast({{ dbt.datediff('cohort_month', 'order_month', 'month') }} as integer) as months_since_first_order,
         count(distinct customer_id) as active_customers,
         sum(revenue) as revenue
     from customer_months

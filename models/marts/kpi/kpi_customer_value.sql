@@ -21,7 +21,8 @@ measured as (
     select
         customers.customer_id,
         customers.cohort_month,
-        {{ dbt.datediff(utc_date('customers.last_ordered_at'), 'as_of.as_of_date', 'day') }} as recency_days,
+        cast({{ dbt.datediff(utc_date('customers.last_ordered_at'), 'as_of.as_of_date', 'day') }} as integer)
+            as recency_days,
         customers.lifetime_valid_orders as frequency,
         customers.lifetime_revenue_reporting as monetary
     from customers
@@ -33,9 +34,9 @@ scored as (
 
     select
         *,
-        ntile(5) over (order by recency_days desc, customer_id) as recency_score,
-        ntile(5) over (order by frequency, customer_id) as frequency_score,
-        ntile(5) over (order by monetary, customer_id) as monetary_score
+        cast(ntile(5) over (order by recency_days desc, customer_id) as integer) as recency_score,
+        cast(ntile(5) over (order by frequency, customer_id) as integer) as frequency_score,
+        cast(ntile(5) over (order by monetary, customer_id) as integer) as monetary_score
     from measured
 
 ),

@@ -23,12 +23,12 @@ orders_per_day as (
     select
         ordered_date as date_day,
         count(*) as orders_placed,
-        sum(case when is_valid_order then 1 else 0 end) as valid_orders,
+        cast(sum(case when is_valid_order then 1 else 0 end) as bigint) as valid_orders,
         sum(case when is_valid_order then total_amount_reporting else 0 end) as gross_revenue,
         sum(case when is_valid_order then discount_amount_reporting else 0 end) as discounts,
         sum(refunded_amount_reporting) as refunds,
         sum(paid_amount_reporting) as paid_revenue,
-        sum(case when is_valid_order then item_count else 0 end) as units_sold,
+        cast(sum(case when is_valid_order then item_count else 0 end) as bigint) as units_sold,
         count(distinct case when is_first_order then customer_id end) as new_customers,
         count(distinct case when not is_first_order then customer_id end) as returning_customers,
         count(distinct customer_id) as active_customers

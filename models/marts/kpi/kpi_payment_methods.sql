@@ -13,9 +13,9 @@ final as (
         payment_method,
         payment_method_group,
         count(*) as payment_attempts,
-        sum(case when is_captured then 1 else 0 end) as captured_attempts,
-        sum(case when is_failed then 1 else 0 end) as failed_attempts,
-        sum(case when is_pending then 1 else 0 end) as pending_attempts,
+        cast(sum(case when is_captured then 1 else 0 end) as bigint) as captured_attempts,
+        cast(sum(case when is_failed then 1 else 0 end) as bigint) as failed_attempts,
+        cast(sum(case when is_pending then 1 else 0 end) as bigint) as pending_attempts,
         cast(
             case when sum(case when is_captured or is_failed then 1 else 0 end) > 0
                 then 1.0 * sum(case when is_captured then 1 else 0 end)
