@@ -1,0 +1,22 @@
+{% snapshot snap_orders %}
+
+{{
+    config(
+        unique_key='order_id',
+        strategy='timestamp',
+        updated_at='updated_at',
+    )
+}}
+
+-- Order status history: one row per version, valid from the version's updated_at.
+select
+    order_id,
+    customer_id,
+    order_status,
+    total_amount,
+    currency,
+    ordered_at,
+    updated_at
+from {{ ref('stg_shop__orders') }}
+
+{% endsnapshot %}
