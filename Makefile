@@ -26,10 +26,11 @@ demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build
 test: $(STAMP) lint  ## lint, then run the whole test suite
 	$(BIN)/pytest -n 2
 
-lint: $(STAMP)  ## ruff (lint + format check) and mypy
+lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	SHOPWAREHOUSE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models snapshots tests
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -1,46 +1,30 @@
 -- Raw row counts against staged keys: every distinct key in a raw table is exactly one staged row, so the
 -- change feed is collapsed without losing or inventing keys. One row per entity that does not match.
+{%- set feeds = [
+    ('customers', source('shop', 'customers'), ref('stg_shop__customers'), 'customer_id'),
+    ('products', source('shop', 'products'), ref('stg_shop__products'), 'product_id'),
+    ('orders', source('shop', 'orders'), ref('stg_shop__orders'), 'order_id'),
+    ('order_items', source('shop', 'order_items'), ref('stg_shop__order_items'), 'order_item_id'),
+    ('payments', source('payments', 'payments'), ref('stg_payments__payments'), 'payment_id'),
+] %}
+
 with
 
-raw_keys as (
+counts as (
 
-    select 'customers' as entity, count(distinct customer_id) as keys from {{ source('shop', 'customers') }}
-    union all
-    select 'products', count(distinct product_id) from {{ source('shop', 'products') }}
-    union all
-    select 'orders', count(distinct order_id) from {{ source('shop', 'orders') }}
-    union all
-    select 'order_items', count(distinct order_item_id) from {{ source('shop', 'order_items') }}
-    union all
-    select 'payments', count(distinct payment_id) from {{ source('payments', 'payments') }}
-
-),
-
-staged_rows as (
-
-    select 'customers' as entity, count(*) as keys from {{ ref('stg_shop__customers') }}
-    union all
-    select 'products', count(*) from {{ ref('stg_shop__products') }}
-    union all
-    select 'orders', count(*) from {{ ref('stg_shop__orders') }}
-    union all
-    select 'order_items', count(*) from {{ ref('stg_shop__order_items') }}
-    union all
-    select 'payments', count(*) from {{ ref('stg_payments__payments') }}
-
-),
-
-final as (
-
+    {% for entity, raw_table, staged_model, key in feeds %}
     select
-        raw_keys.entity,
-        raw_keys.keys as raw_keys,
-        staged_rows.keys as staged_rows
-    from raw_keys
-    inner join staged_rows
-        on raw_keys.entity = staged_rows.entity
-    where raw_keys.keys <> staged_rows.keys
+        '{{ entity }}' as entity,
+        (select count(distinct {{ key }}) from {{ raw_table }}) as raw_keys,
+        (select count(*) from {{ staged_model }}) as staged_rows
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 
-select * from final
+select
+    entity,
+    raw_keys,
+    staged_rows
+from counts
+where raw_keys <> staged_rows

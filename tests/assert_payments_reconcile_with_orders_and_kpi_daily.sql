@@ -34,7 +34,8 @@ final as (
     from payments
     cross join orders
     cross join kpi
-    where coalesce(payments.captured, 0) <> coalesce(orders.paid, 0)
+    where
+        coalesce(payments.captured, 0) <> coalesce(orders.paid, 0)
         or coalesce(orders.paid, 0) <> coalesce(kpi.paid_revenue, 0)
 
 )

@@ -36,7 +36,7 @@ final as (
         cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start_date,
         cast({{ iso_day_of_week('date_day') }} as integer) in (6, 7) as is_weekend,
         cast({{ dbt.dateadd('day', 1, 'date_day') }} as date)
-            = cast({{ dbt.date_trunc('month', dbt.dateadd('day', 1, 'date_day')) }} as date) as is_month_end
+        = cast({{ dbt.date_trunc('month', dbt.dateadd('day', 1, 'date_day')) }} as date) as is_month_end
     from spine
 
 )

@@ -2,7 +2,10 @@ with
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    select
+        *,
+        cast({{ dbt.date_trunc('month', 'ordered_date') }} as date) as order_month
+    from {{ ref('fct_orders') }}
     where is_valid_order
 
 ),
@@ -18,12 +21,12 @@ customer_months as (
     select
         orders.customer_id,
         customers.cohort_month,
-        cast({{ dbt.date_trunc('month', 'orders.ordered_date') }} as date) as order_month,
+        orders.order_month,
         sum(orders.total_amount_reporting) as revenue
     from orders
     inner join customers
         on orders.customer_id = customers.customer_id
-    group by 1, 2, 3
+    group by orders.customer_id, customers.cohort_month, orders.order_month
 
 ),
 
@@ -46,7 +49,7 @@ activity as (
         count(distinct customer_id) as active_customers,
         sum(revenue) as revenue
     from customer_months
-    group by 1, 2
+    group by cohort_month, order_month
 
 ),
 

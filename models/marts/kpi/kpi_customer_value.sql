@@ -34,9 +34,9 @@ scored as (
 
     select
         *,
-        cast(ntile(5) over (order by recency_days desc, customer_id) as integer) as recency_score,
-        cast(ntile(5) over (order by frequency, customer_id) as integer) as frequency_score,
-        cast(ntile(5) over (order by monetary, customer_id) as integer) as monetary_score
+        cast(ntile(5) over (order by recency_days desc, customer_id asc) as integer) as recency_score,
+        cast(ntile(5) over (order by frequency asc, customer_id asc) as integer) as frequency_score,
+        cast(ntile(5) over (order by monetary asc, customer_id asc) as integer) as monetary_score
     from measured
 
 ),

@@ -49,12 +49,21 @@ payments_per_day as (
 
 ),
 
+order_day_range as (
+
+    select
+        min(date_day) as first_day,
+        max(date_day) as last_day
+    from orders_per_day
+
+),
+
 days as (
 
     select calendar.date_day
     from calendar
-    where calendar.date_day between (select min(date_day) from orders_per_day)
-        and (select max(date_day) from orders_per_day)
+    inner join order_day_range
+        on calendar.date_day between order_day_range.first_day and order_day_range.last_day
 
 ),
 
@@ -71,8 +80,9 @@ final as (
             as net_revenue,
         cast(coalesce(orders_per_day.paid_revenue, 0) as decimal(18, 2)) as paid_revenue,
         cast(
-            case when orders_per_day.valid_orders > 0
-                then orders_per_day.gross_revenue / orders_per_day.valid_orders
+            case
+                when orders_per_day.valid_orders > 0
+                    then orders_per_day.gross_revenue / orders_per_day.valid_orders
             end as decimal(18, 2)
         ) as average_order_value,
         coalesce(orders_per_day.units_sold, 0) as units_sold,
@@ -81,14 +91,17 @@ final as (
         coalesce(orders_per_day.active_customers, 0) as active_customers,
         coalesce(payments_per_day.payment_attempts, 0) as payment_attempts,
         cast(
-            case when payments_per_day.captured_attempts + payments_per_day.failed_attempts > 0
-                then 1.0 * payments_per_day.captured_attempts
-                    / (payments_per_day.captured_attempts + payments_per_day.failed_attempts)
+            case
+                when payments_per_day.captured_attempts + payments_per_day.failed_attempts > 0
+                    then
+                        1.0 * payments_per_day.captured_attempts
+                        / (payments_per_day.captured_attempts + payments_per_day.failed_attempts)
             end as decimal(9, 6)
         ) as payment_success_rate,
         cast(
-            case when orders_per_day.paid_revenue > 0
-                then orders_per_day.refunds / orders_per_day.paid_revenue
+            case
+                when orders_per_day.paid_revenue > 0
+                    then orders_per_day.refunds / orders_per_day.paid_revenue
             end as decimal(9, 6)
         ) as refund_rate
     from days

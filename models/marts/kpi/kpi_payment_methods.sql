@@ -17,9 +17,11 @@ final as (
         cast(sum(case when is_failed then 1 else 0 end) as bigint) as failed_attempts,
         cast(sum(case when is_pending then 1 else 0 end) as bigint) as pending_attempts,
         cast(
-            case when sum(case when is_captured or is_failed then 1 else 0 end) > 0
-                then 1.0 * sum(case when is_captured then 1 else 0 end)
-                    / sum(case when is_captured or is_failed then 1 else 0 end)
+            case
+                when sum(case when is_captured or is_failed then 1 else 0 end) > 0
+                    then
+                        1.0 * sum(case when is_captured then 1 else 0 end)
+                        / sum(case when is_captured or is_failed then 1 else 0 end)
             end as decimal(9, 6)
         ) as payment_success_rate,
         cast(sum(case when is_captured then amount_reporting else 0 end) as decimal(18, 2))
