@@ -118,8 +118,11 @@ PG_TEST_DATABASE = f"shopwarehouse_test_{os.environ.get('PYTEST_XDIST_WORKER', '
 PG_START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
-def dbt(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Run dbt from the repository with its own profiles.yml; artefacts go under ``tmp_path``."""
+def dbt(
+    *args: str, env: dict[str, str], tmp_path: Path, returncode: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt from the repository with its own profiles.yml; artefacts go under ``tmp_path``. Fails the test
+    with dbt's output unless it exits with ``returncode``."""
     paths = {
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
@@ -133,7 +136,9 @@ def dbt(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Completed
         env={**os.environ, **paths, **env},
         timeout=600,
     )
-    assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == returncode, (
+        f"dbt {' '.join(args)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 

@@ -1,0 +1,173 @@
+"""The dbt project on the embedded default: built from loaded data, documented, reconciled, incremental."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO, cli, dbt
+
+from shopwarehouse.generate import GenerateOptions, generate
+from shopwarehouse.landing import LocalLanding
+from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
+
+START = date(2024, 3, 1)
+# Marts compared between a day-by-day build and a full refresh: all but fct_order_fulfilment, which is built
+# on the daily snapshots and so, by design, knows the statuses each daily run saw.
+MARTS = (
+    "fct_orders", "fct_order_items", "fct_payments", "dim_customers", "dim_products", "dim_date",
+    "kpi_daily", "kpi_payment_methods", "kpi_customer_cohorts", "kpi_customer_value",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Built:
+    root: Path
+    env: dict[str, str]
+    results: Counter[tuple[str, str]]  # (resource type, status) -> nodes
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.env["SHOPWAREHOUSE_DUCKDB_PATH"])
+
+
+def warehouse_env(path: Path, landing: Path) -> dict[str, str]:
+    return {
+        "SHOPWAREHOUSE_TARGET": "duckdb",
+        "SHOPWAREHOUSE_DUCKDB_PATH": str(path),
+        "SHOPWAREHOUSE_LANDING": str(landing),
+        "DBT_PROFILES_DIR": str(REPO),
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Thirty generated days, loaded with ``shopwarehouse load`` and built with ``dbt build``, documented."""
+    root = tmp_path_factory.mktemp("dbt-built")
+    generate(
+        LocalLanding(root / "landing"), GenerateOptions(start=START, days=30, seed=7, orders_per_day=120)
+    )
+    env = warehouse_env(root / "warehouse.duckdb", root / "landing")
+    cli("load", "--all", env=env)
+    dbt("build", env=env, tmp_path=root)
+    run_results = json.loads((root / "target" / "run_results.json").read_text())
+    results = Counter(
+        (r["unique_id"].split(".")[0], r["status"])
+        for r in run_results["results"]
+        if not r["unique_id"].startswith("exposure.")
+    )
+    dbt("docs", "generate", env=env, tmp_path=root)
+    return Built(root, env, results)
+
+
+def test_build_runs_every_seed_model_snapshot_and_test(built: Built) -> None:
+    kinds = {kind for kind, _ in built.results}
+    assert kinds == {"seed", "model", "snapshot", "test", "unit_test"}
+    assert {status for _, status in built.results} <= {"success", "pass"}, built.results
+    assert built.results["model", "success"] == 16
+    assert built.results["test", "pass"] >= 100
+    assert built.results["unit_test", "pass"] >= 6
+
+
+def test_every_model_and_column_is_documented_and_every_model_tested(built: Built) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "check_dbt_coverage.py"), str(built.root / "target")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "tested models: 16/16 = 100.0%" in result.stdout
+
+
+def test_erased_customers_keep_no_personal_data_in_any_mart(built: Built) -> None:
+    with duckdb.connect(str(built.warehouse), read_only=True) as conn:
+        erased = conn.execute(
+            "select count(*), count(email_hash), count(first_name), count(last_name) "
+            "from main_marts.dim_customers where is_erased"
+        ).fetchone()
+    assert erased is not None
+    assert erased[0] > 0, "the generated days should hold erasure requests"
+    assert erased[1:] == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "test_name"),
+    [
+        # One payment's captured amount off by a cent: payments no longer match orders and the KPI.
+        (
+            "update main_marts.fct_payments set amount_reporting = amount_reporting + 0.01 "
+            "where payment_id = (select min(payment_id) from main_marts.fct_payments where is_captured)",
+            "assert_payments_reconcile_with_orders_and_kpi_daily",
+        ),
+        # One day's gross revenue inflated: the KPI no longer matches the orders.
+        (
+            "update main_marts.kpi_daily set gross_revenue = gross_revenue + 100 "
+            "where date_day = (select min(date_day) from main_marts.kpi_daily)",
+            "assert_gross_revenue_reconciles_with_orders",
+        ),
+    ],
+)
+def test_reconciliation_fails_when_a_number_is_broken(
+    built: Built, tmp_path: Path, tamper: str, test_name: str
+) -> None:
+    # GIVEN a copy of the built warehouse where the reconciliation passes
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = {**built.env, "SHOPWAREHOUSE_DUCKDB_PATH": str(copy)}
+    dbt("test", "--select", test_name, env=env, tmp_path=tmp_path)
+    # WHEN one number is broken THEN the reconciliation test fails
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(tamper)
+    result = dbt("test", "--select", test_name, env=env, tmp_path=tmp_path, returncode=1)
+    assert f"FAIL 1 {test_name}" in result.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "")
+
+
+def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
+    # GIVEN twelve days landing one at a time (late files, a re-sent file, orders changing status), each
+    # loaded and built incrementally, with no lookback margin at all
+    landing = LocalLanding(tmp_path / "landing")
+    daily = tmp_path / "daily.duckdb"
+    env = warehouse_env(daily, tmp_path / "landing")
+    dbt("seed", env=env, tmp_path=tmp_path)
+    for days in range(1, 13):
+        generate(landing, GenerateOptions(start=START, days=days, seed=11, orders_per_day=80))
+        with DuckDBWarehouse(daily) as warehouse:
+            run_load(landing, warehouse, LoadOptions())
+        dbt(
+            "run",
+            "--exclude",
+            "fct_order_fulfilment",
+            "--vars",
+            "{lookback_hours: 0}",
+            env=env,
+            tmp_path=tmp_path,
+        )
+
+    # WHEN the same raw data is built from scratch
+    full = tmp_path / "full.duckdb"
+    shutil.copy(daily, full)
+    full_env = {**env, "SHOPWAREHOUSE_DUCKDB_PATH": str(full)}
+    dbt("run", "--full-refresh", "--exclude", "fct_order_fulfilment", env=full_env, tmp_path=tmp_path)
+
+    # THEN every mart is the same, table for table, row for row
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{daily}' as daily (read_only)")
+        conn.execute(f"attach '{full}' as full_refresh (read_only)")
+        for table in MARTS:
+            rows = conn.execute(f"select count(*) > 0 from daily.main_marts.{table}").fetchone()
+            assert rows == (True,), f"{table} is empty"
+            for left, right in (("daily", "full_refresh"), ("full_refresh", "daily")):
+                differing = conn.execute(
+                    f"select count(*) from (select * from {left}.main_marts.{table} "
+                    f"except all select * from {right}.main_marts.{table})"
+                ).fetchone()
+                assert differing == (0,), f"{table}: rows in {left} that {right} lacks"
