@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole job on the embedded default, on a laptop with no cloud account and no network.
 # Starts the local S3 server, lands 30 days of exports in its bucket exactly as the shop's systems would,
-# loads them into DuckDB (twice, to show that nothing loads twice), then runs the later stages (dbt build,
-# report) as they are built. Stops the server on exit.
+# loads them into DuckDB (twice, to show that nothing loads twice), checks source freshness, runs
+# `dbt build` and prints the last week of daily KPIs. Stops the server on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +36,12 @@ shopwarehouse generate --days 30 --seed 7
 echo "== loading them into DuckDB (${SHOPWAREHOUSE_DUCKDB_PATH:-data/shopwarehouse.duckdb}), then again: nothing twice"
 shopwarehouse load
 shopwarehouse load
+
+echo "== dbt: source freshness, then build (seeds, staging, star schema, KPI marts, snapshots, tests)"
+dbt source freshness
+dbt build
+
+echo "== the last 7 days of kpi_daily (money in the reporting currency, USD)"
+python scripts/print_kpis.py --days 7
 
 echo "== demo finished"
