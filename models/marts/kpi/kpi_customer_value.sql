@@ -3,7 +3,6 @@ with
 customers as (
 
     select * from {{ ref('dim_customers') }}
-    where lifetime_valid_orders > 0
 
 ),
 
@@ -11,8 +10,8 @@ as_of as (
 
     -- Recency is measured from the last day with orders, not from today, so a rebuild of old data
     -- gives the same segments.
-    select max(ordered_date) as as_of_date
-    from {{ ref('fct_orders') }}
+    select max({{ utc_date('last_ordered_at') }}) as as_of_date
+    from customers
 
 ),
 
@@ -27,6 +26,7 @@ measured as (
         customers.lifetime_revenue_reporting as monetary
     from customers
     cross join as_of
+    where customers.lifetime_valid_orders > 0
 
 ),
 
