@@ -32,7 +32,7 @@ order_history as (
 
 ),
 
-known as (
+all_customers as (
 
     select
         customer_id,
@@ -48,9 +48,7 @@ known as (
         updated_at
     from customers
 
-),
-
-unlanded as (
+    union all
 
     -- Customers an order names before their own row has landed: placeholders until it arrives.
     select
@@ -69,14 +67,6 @@ unlanded as (
     left join customers
         on order_history.customer_id = customers.customer_id
     where customers.customer_id is null
-
-),
-
-all_customers as (
-
-    select * from known
-    union all
-    select * from unlanded
 
 ),
 

@@ -3,7 +3,6 @@
         materialized='incremental',
         unique_key='order_item_id',
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
     )
 }}
 
