@@ -24,7 +24,7 @@ demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo.sh
 
 test: $(STAMP) lint  ## lint, then run the whole test suite
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL
 	$(BIN)/ruff check .

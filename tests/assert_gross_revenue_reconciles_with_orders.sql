@@ -1,9 +1,10 @@
--- kpi_daily's gross revenue, summed over all days, equals the total of valid orders in fct_orders.
+-- kpi_daily's gross revenue, summed over all days, equals the total of valid orders in fct_orders, in
+-- cents (see assert_payments_reconcile_with_orders_and_kpi_daily).
 with
 
 orders as (
 
-    select sum(total_amount_reporting) as revenue
+    select round(coalesce(sum(total_amount_reporting), 0), 2) as revenue
     from {{ ref('fct_orders') }}
     where is_valid_order
 
@@ -11,7 +12,7 @@ orders as (
 
 kpi as (
 
-    select sum(gross_revenue) as revenue
+    select round(coalesce(sum(gross_revenue), 0), 2) as revenue
     from {{ ref('kpi_daily') }}
 
 ),
@@ -23,7 +24,7 @@ final as (
         kpi.revenue as kpi_revenue
     from orders
     cross join kpi
-    where coalesce(orders.revenue, 0) <> coalesce(kpi.revenue, 0)
+    where orders.revenue <> kpi.revenue
 
 )
 

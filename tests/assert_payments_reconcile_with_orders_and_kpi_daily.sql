@@ -1,11 +1,12 @@
 -- Money reconciles across the star schema: what the payments fact captured equals the paid amount the
 -- orders fact shows, equals the paid revenue kpi_daily reports (reporting currency, to the cent).
--- Returns a row, and fails, when any of the three differs.
+-- Returns a row, and fails, when any of the three differs. Sums are compared in cents (rounded to 2
+-- places): exact on every warehouse, and on an emulator that sums decimals as floating point too.
 with
 
 payments as (
 
-    select sum(amount_reporting) as captured
+    select round(coalesce(sum(amount_reporting), 0), 2) as captured
     from {{ ref('fct_payments') }}
     where is_captured
 
@@ -13,14 +14,14 @@ payments as (
 
 orders as (
 
-    select sum(paid_amount_reporting) as paid
+    select round(coalesce(sum(paid_amount_reporting), 0), 2) as paid
     from {{ ref('fct_orders') }}
 
 ),
 
 kpi as (
 
-    select sum(paid_revenue) as paid_revenue
+    select round(coalesce(sum(paid_revenue), 0), 2) as paid_revenue
     from {{ ref('kpi_daily') }}
 
 ),
@@ -35,8 +36,8 @@ final as (
     cross join orders
     cross join kpi
     where
-        coalesce(payments.captured, 0) <> coalesce(orders.paid, 0)
-        or coalesce(orders.paid, 0) <> coalesce(kpi.paid_revenue, 0)
+        payments.captured <> orders.paid
+        or orders.paid <> kpi.paid_revenue
 
 )
 

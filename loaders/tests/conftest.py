@@ -186,58 +186,85 @@ def fakesnow_port() -> Iterator[int]:
     server.wait(timeout=10)
 
 
+# Every schema the loaders and dbt write on a server target: dropped so each test starts from nothing.
+SCHEMAS = (
+    "raw",
+    "analytics",
+    "analytics_staging",
+    "analytics_marts",
+    "analytics_reference",
+    "analytics_snapshots",
+)
+
+Rows = list[tuple[Any, ...]]
+
+
 @dataclass
 class WarehouseTarget:
-    """A dbt profile target the tests load into, with a fresh ``raw`` schema, and a way to query it."""
+    """A dbt profile target the tests load into, emptied first, and a way to query it."""
 
     name: str
     env: dict[str, str]
-    query: Callable[[str], list[tuple[Any, ...]]]
+    query_named: Callable[[str], tuple[list[str], Rows]]
+
+    def query(self, sql: str) -> Rows:
+        return self.query_named(sql)[1]
 
     def count(self, sql: str) -> int:
         return int(self.query(sql)[0][0])
 
+    def records(self, sql: str) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by lower-case column name (Snowflake names columns in upper case)."""
+        names, rows = self.query_named(sql)
+        return [dict(zip([name.lower() for name in names], row, strict=True)) for row in rows]
 
-def _duckdb_target(path: Path) -> WarehouseTarget:
+
+def duckdb_target(path: Path) -> WarehouseTarget:
     import duckdb
 
-    def query(sql: str) -> list[tuple[Any, ...]]:
+    def query(sql: str) -> tuple[list[str], Rows]:
         with duckdb.connect(str(path), read_only=True) as conn:
-            return conn.execute(sql).fetchall()
+            result = conn.execute(sql)
+            return [d[0] for d in result.description or []], result.fetchall()
 
     return WarehouseTarget("duckdb", {"SHOPWAREHOUSE_DUCKDB_PATH": str(path)}, query)
 
 
-def _postgres_target(database: str) -> WarehouseTarget:
+def postgres_target(database: str) -> WarehouseTarget:
     import psycopg2
 
-    def query(sql: str) -> list[tuple[Any, ...]]:
+    def query(sql: str) -> tuple[list[str], Rows]:
         conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
-                return cur.fetchall() if cur.description else []
+                if not cur.description:
+                    return [], []
+                return [d[0] for d in cur.description], cur.fetchall()
         finally:
             conn.commit()
             conn.close()
 
-    query("drop schema if exists raw cascade")
+    query(f"drop schema if exists {', '.join(SCHEMAS)} cascade")
     return WarehouseTarget("postgres", {"SHOPWAREHOUSE_PG_DATABASE": database}, query)
 
 
-def _snowflake_target(port: int) -> WarehouseTarget:
+def snowflake_target(port: int) -> WarehouseTarget:
     import snowflake.connector
 
-    def query(sql: str) -> list[tuple[Any, ...]]:
+    def query(sql: str) -> tuple[list[str], Rows]:
         with snowflake.connector.connect(
             account="fakesnow", user="fake", password="snow", host="127.0.0.1", port=port, protocol="http",  # noqa: S106 (the emulator checks no password)
             database="SHOPWAREHOUSE",
         ) as conn, conn.cursor() as cur:  # fmt: skip
             cur.execute(sql)
-            return [tuple(row) for row in cur.fetchall()] if cur.description else []
+            if not cur.description:
+                return [], []
+            return [d[0] for d in cur.description], [tuple(row) for row in cur.fetchall()]
 
     query("create database if not exists shopwarehouse")
-    query("drop schema if exists raw cascade")
+    for schema in SCHEMAS:
+        query(f"drop schema if exists {schema} cascade")
     return WarehouseTarget("snowflake", {"SHOPWAREHOUSE_FAKESNOW_PORT": str(port)}, query)
 
 
@@ -248,11 +275,11 @@ def warehouse_target(
     """Each local warehouse in turn, empty; the environment (and working directory, for ``profiles.yml``)
     points the ``shopwarehouse`` command and the in-process loader at it."""
     if request.param == "duckdb":
-        target = _duckdb_target(tmp_path / "warehouse.duckdb")
+        target = duckdb_target(tmp_path / "warehouse.duckdb")
     elif request.param == "postgres":
-        target = _postgres_target(request.getfixturevalue("postgres_database"))
+        target = postgres_target(request.getfixturevalue("postgres_database"))
     else:
-        target = _snowflake_target(request.getfixturevalue("fakesnow_port"))
+        target = snowflake_target(request.getfixturevalue("fakesnow_port"))
     target.env |= {"SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO)}
     for name, value in target.env.items():
         monkeypatch.setenv(name, value)

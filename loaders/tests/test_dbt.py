@@ -20,6 +20,9 @@ from shopwarehouse.landing import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, run_load
 from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
 
+# The module's tests share one built warehouse: run them on one worker, so it is built once.
+pytestmark = pytest.mark.xdist_group("dbt_duckdb")
+
 START = date(2024, 3, 1)
 # Marts compared between a day-by-day build and a full refresh: all but fct_order_fulfilment, which is built
 # on the daily snapshots and so, by design, knows the statuses each daily run saw.

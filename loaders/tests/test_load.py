@@ -54,9 +54,13 @@ def assert_each_row_once(target: WarehouseTarget) -> None:
         )
         assert doubled == 0, f"raw.{entity} holds a file row more than once"
     # Every file recorded as loaded has exactly its rows in the raw table, and no row lacks a ledger entry.
-    ledger = dict(target.query("select file_key, row_count from raw._load_files where status = 'loaded'"))
+    ledger: dict[str, int] = dict(
+        target.query("select file_key, row_count from raw._load_files where status = 'loaded'")
+    )
     for entity in ENTITIES:
-        in_raw = dict(target.query(f"select _source_file, count(*) from raw.{entity} group by 1"))
+        in_raw: dict[str, int] = dict(
+            target.query(f"select _source_file, count(*) from raw.{entity} group by 1")
+        )
         assert all(ledger[key] == count for key, count in in_raw.items())
 
 
@@ -92,7 +96,7 @@ def test_thirty_days_load_exactly_once(
     # THEN each file's rows are in raw exactly once, and the re-sent file is recorded as a duplicate
     assert raw_counts(warehouse_target) == rows
     assert_each_row_once(warehouse_target)
-    statuses = dict(warehouse_target.query("select file_key, status from raw._load_files"))
+    statuses: dict[str, str] = dict(warehouse_target.query("select file_key, status from raw._load_files"))
     assert len(statuses) == n_files
     assert {key for key, status in statuses.items() if status == "duplicate"} == resent
     assert Counter(statuses.values()) == {"loaded": n_files - len(resent), "duplicate": len(resent)}

@@ -3,6 +3,9 @@
         materialized='incremental',
         unique_key='order_item_id',
         incremental_strategy='delete+insert',
+        dist='order_id',
+        sort=['ordered_date'],
+        cluster_by=['ordered_date'],
     )
 }}
 

@@ -3,6 +3,9 @@
         materialized='incremental',
         unique_key='order_id',
         incremental_strategy='delete+insert',
+        dist='customer_id',
+        sort=['ordered_date'],
+        cluster_by=['ordered_date'],
     )
 }}
 

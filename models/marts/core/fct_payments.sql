@@ -3,6 +3,9 @@
         materialized='incremental',
         unique_key='payment_id',
         incremental_strategy='delete+insert',
+        dist='order_id',
+        sort=['created_date'],
+        cluster_by=['created_date'],
     )
 }}
 
