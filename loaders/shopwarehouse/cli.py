@@ -15,7 +15,7 @@ from shopwarehouse.generate.export import FORMATS
 from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, run_load
 from shopwarehouse.load.report import summary_table
-from shopwarehouse.load.warehouse import Warehouse, open_warehouse
+from shopwarehouse.load.warehouse import LoadError, Warehouse, open_warehouse
 from shopwarehouse.profile import ProfileError
 from shopwarehouse.s3 import ensure_landing_bucket, make_client
 
@@ -182,7 +182,7 @@ def load_command(
     try:
         with open_warehouse(settings, landing) as warehouse:
             summary = _load_with_progress(landing, warehouse, options)
-    except ProfileError as error:
+    except (ProfileError, LoadError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(summary_table(summary))
     if summary.rejected:
