@@ -257,9 +257,13 @@ def test_bad_files_are_quarantined_with_their_reason_and_good_files_still_load(
 
 @pytest.mark.parametrize("warehouse_target", ["duckdb"], indirect=True)
 def test_dry_run_validates_and_writes_nothing(warehouse_target: WarehouseTarget, tmp_path: Path) -> None:
-    landing = small_landing(tmp_path / "landing", days=2)
+    landing = small_landing(tmp_path / "landing", days=6)  # a file re-sent with the sixth day
     landing.put("raw/orders/date=2024-03-01/bad.csv", b"")
     before = sorted(obj.key for obj in landing.list())
+    settings = Settings.from_env().with_overrides(landing=landing.url)
+    with open_warehouse(settings, landing) as warehouse:
+        statuses = Counter(o.status for o in run_load(landing, warehouse, LoadOptions(dry_run=True)).outcomes)
+    assert statuses == {"valid": len(before) - 2, "duplicate": 1, "quarantined": 1}
     result = cli("load", "--dry-run", env={"SHOPWAREHOUSE_LANDING": landing.url}, returncode=1)
     assert "dry run" in result.stdout
     assert "1 file(s) quarantined" in result.stdout

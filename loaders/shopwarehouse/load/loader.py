@@ -228,6 +228,8 @@ class _Run:
         else:
             status, reason = Status.LOADED, None
             rows = result.valid.table.num_rows if result.valid else 0
+        # Known at once, so a later file of this run with the same content is a duplicate, even in a dry run.
+        self.ledger.add(SeenFile(obj.key, obj.size, checksum, status, self.summary.load_id))
         if self.options.dry_run:
             return outcome(VALID if status == Status.LOADED else status, rows, reason)
 
@@ -248,7 +250,6 @@ class _Run:
             else:
                 log.info("duplicate %s: %s", obj.key, reason)
             self.warehouse.record(entry)
-        self.ledger.add(SeenFile(obj.key, obj.size, checksum, status, self.summary.load_id))
         return outcome(status, entry.row_count, reason)
 
     def _add(self, entity: str, table: pa.Table, entry: LedgerEntry) -> None:
