@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -206,3 +207,30 @@ def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOpt
             return run_load(landing, warehouse, options, on_file=advance)
     finally:
         loader_log.setLevel(level)
+
+
+@main.command(name="run")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The day to run [default: yesterday, UTC].",
+)
+@click.pass_context
+def run_command(ctx: click.Context, day: datetime | None) -> None:
+    """Run the daily pipeline for one day: check the landing zone, load, source freshness, dbt build,
+    quality gate, notify. Exits with 1 when the run fails."""
+    from shopwarehouse.pipeline.retry import RetryPolicy
+    from shopwarehouse.pipeline.runner import FAILED, run_day
+
+    settings = _settings(ctx)
+    run_date = day.date() if day else datetime.now(UTC).date() - timedelta(days=1)
+    policy = RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
+    report = run_day(settings, run_date, policy, Path.cwd())
+    for step in report.steps:
+        attempts = f"{step.attempts} attempt(s)"
+        click.echo(f"{step.name:<17}{step.status:<10}{attempts:<13}{step.seconds:>7.1f} s  {step.detail}")
+    click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
+    if report.status == FAILED:
+        ctx.exit(1)

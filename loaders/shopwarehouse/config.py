@@ -32,6 +32,15 @@ class Settings:
     load_batch_rows: int = 500_000
     """The loaders commit once the files loaded since the last commit hold this many rows."""
 
+    missing_export: str = "fail"
+    """What the daily run does when an entity's export for the day has not landed: ``fail`` or ``warn``."""
+
+    retry_attempts: int = 3
+    """Attempts per pipeline step on transient failures (the first included)."""
+
+    retry_base_seconds: float = 2.0
+    """The wait after a step's first transient failure; it doubles after each further one (with jitter)."""
+
     redshift_iam_role: str = "default"
     """The IAM role ARN Redshift assumes to read the landing bucket in COPY; ``default`` is the cluster's."""
 
@@ -48,6 +57,11 @@ class Settings:
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
             max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
             load_batch_rows=_whole_number(env, "SHOPWAREHOUSE_LOAD_BATCH_ROWS", defaults.load_batch_rows),
+            missing_export=env.get("SHOPWAREHOUSE_MISSING_EXPORT") or defaults.missing_export,
+            retry_attempts=_whole_number(env, "SHOPWAREHOUSE_RETRY_ATTEMPTS", defaults.retry_attempts),
+            retry_base_seconds=float(
+                env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
+            ),
             redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
             snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )
@@ -69,9 +83,12 @@ class Settings:
             raise ValueError(
                 f"SHOPWAREHOUSE_TARGET={self.target!r} is not a known target; use one of {TARGETS}"
             )
+        if self.missing_export not in ("fail", "warn"):
+            raise ValueError(f"SHOPWAREHOUSE_MISSING_EXPORT={self.missing_export!r}: use fail or warn")
         for name, value in (
             ("MAX_FILE_BYTES", self.max_file_bytes),
             ("LOAD_BATCH_ROWS", self.load_batch_rows),
+            ("RETRY_ATTEMPTS", self.retry_attempts),
         ):
             if value < 1:
                 raise ValueError(f"SHOPWAREHOUSE_{name}={value} must be at least 1")

@@ -15,6 +15,9 @@ def test_defaults_are_the_embedded_default() -> None:
         target="duckdb",
         max_file_bytes=1 << 30,
         load_batch_rows=500_000,
+        missing_export="fail",
+        retry_attempts=3,
+        retry_base_seconds=2.0,
         redshift_iam_role="default",
         snowflake_storage_integration=None,
     )
@@ -28,18 +31,24 @@ def test_environment_variables_are_read() -> None:
             "SHOPWAREHOUSE_TARGET": "postgres",
             "SHOPWAREHOUSE_MAX_FILE_BYTES": "1000",
             "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "20",
+            "SHOPWAREHOUSE_MISSING_EXPORT": "warn",
+            "SHOPWAREHOUSE_RETRY_ATTEMPTS": "5",
+            "SHOPWAREHOUSE_RETRY_BASE_SECONDS": "0.5",
             "SHOPWAREHOUSE_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/loader",
             "SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION": "landing_s3",
         }
     )
     assert settings == Settings(
-        "s3://bucket/prefix",
-        "http://127.0.0.1:9000",
-        "postgres",
-        1000,
-        20,
-        "arn:aws:iam::123456789012:role/loader",
-        "landing_s3",
+        landing="s3://bucket/prefix",
+        s3_endpoint_url="http://127.0.0.1:9000",
+        target="postgres",
+        max_file_bytes=1000,
+        load_batch_rows=20,
+        missing_export="warn",
+        retry_attempts=5,
+        retry_base_seconds=0.5,
+        redshift_iam_role="arn:aws:iam::123456789012:role/loader",
+        snowflake_storage_integration="landing_s3",
     )
 
 
@@ -61,6 +70,7 @@ def test_flags_override_the_environment_and_unset_flags_do_not() -> None:
         ({"SHOPWAREHOUSE_LANDING": "s3:///prefix"}, "names no bucket"),
         ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "1GB"}, "is not a whole number"),
         ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "0"}, "must be at least 1"),
+        ({"SHOPWAREHOUSE_MISSING_EXPORT": "ignore"}, "use fail or warn"),
     ],
 )
 def test_bad_settings_say_what_to_fix(environ: dict[str, str], message: str) -> None:
