@@ -234,3 +234,46 @@ def run_command(ctx: click.Context, day: datetime | None) -> None:
     click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
     if report.status == FAILED:
         ctx.exit(1)
+
+
+@main.command(name="backfill")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The first day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The last day.")
+@click.option("--force", is_flag=True, help="Run again the days already done.")
+@click.pass_context
+def backfill_command(ctx: click.Context, start: datetime, end: datetime, force: bool) -> None:
+    """Run the daily pipeline for each day from START to END, in order: days already done are skipped, and
+    the backfill stops at the first failed day (run it again to resume). Exits with 1 when a day failed."""
+    from shopwarehouse.pipeline.retry import RetryPolicy
+    from shopwarehouse.pipeline.runner import FAILED, backfill
+
+    if end < start:
+        raise click.UsageError("--end is before --start")
+    settings = _settings(ctx)
+    policy = RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
+    reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
+    for report in reports:
+        click.echo(
+            f"{report.run_date}  {report.status:<10}{report.rows_loaded:>10} rows  {report.error or ''}"
+        )
+    click.echo(f"backfill {start.date()} .. {end.date()}: {len(reports)} day(s) run")
+    if any(report.status == FAILED for report in reports):
+        ctx.exit(1)
+
+
+@main.command(name="status")
+@click.option("--last", type=click.IntRange(min=1), default=10, show_default=True, help="Runs to show.")
+@click.pass_context
+def status_command(ctx: click.Context, last: int) -> None:
+    """The last runs from the run ledger, and whether yesterday's data is available (the daily promise)."""
+    from shopwarehouse.pipeline.ledger import past_runs
+    from shopwarehouse.pipeline.runner import FAILED
+
+    settings = _settings(ctx)
+    runs = past_runs(settings, open_landing(settings))
+    for run in runs[-last:]:
+        finished = f"{run.finished_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{run.run_id}  {run.run_date}  {run.status:<10}{finished}  {run.error or ''}")
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    available = any(run.run_date == yesterday and run.status != FAILED for run in runs)
+    click.echo(f"SLA: data for {yesterday} {'is available' if available else 'is NOT available yet'}")

@@ -16,6 +16,7 @@ class ColumnType(StrEnum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     TIMESTAMP = "timestamp"
+    DATE = "date"  # not in the source contract; the pipeline's own tables use it
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The daily run: steps in order, transient failures retried, data failures stopping the run at once."""
+"""The daily run: steps in order, transient failures retried, data failures stopping the run at once, the
+run ledger, and backfills that resume."""
 
 from __future__ import annotations
 
@@ -120,6 +121,21 @@ def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Se
     assert again.rows_loaded == 0
     assert kpis() == first
 
+    # Both runs are in the run ledger, with their steps
+    with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        runs = conn.execute("select run_id, run_date, status, rows_loaded from ops.pipeline_runs").fetchall()
+        steps = conn.execute(
+            "select run_id, step, attempts from ops.pipeline_steps order by step_number"
+        ).fetchall()
+    assert sorted(runs) == sorted([(r.run_id, DAY, r.status, r.rows_loaded) for r in (report, again)])
+    assert [step for run_id, step, _ in steps if run_id == report.run_id] == [
+        name for name, _ in runner.STEPS
+    ]
+    status = cli("status")
+    assert report.run_id in status.stdout
+    assert again.run_id in status.stdout
+    assert "SLA: data for" in status.stdout
+
 
 @pytest.mark.parametrize("failing_step", [name for name, _ in runner.STEPS])
 def test_a_transient_failure_in_any_step_is_retried_and_the_run_succeeds(
@@ -175,3 +191,40 @@ def test_the_run_command_reports_each_step_and_fails_with_the_run(day_settings: 
     result = cli("run", "--date", "2024-03-09", returncode=1)
     assert "check_landing    failed" in result.stdout
     assert ": failed" in result.stdout
+
+
+def test_an_interrupted_backfill_resumes_and_ends_as_an_uninterrupted_one(
+    day_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first, last = date(2024, 3, 1), date(2024, 3, 3)
+    # GIVEN a backfill that fails on its second day (a data error: no retry)
+    check_landing = dict(runner.STEPS)["check_landing"]
+
+    def broken_on_day_two(ctx: runner._Context) -> tuple[str, str]:
+        if ctx.day == date(2024, 3, 2):
+            raise runner.StepFailed("injected: the export of 2024-03-02 is unreadable")
+        return check_landing(ctx)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "STEPS", tuple((n, broken_on_day_two if n == "check_landing" else s)
+                                             for n, s in runner.STEPS))  # fmt: skip
+        stopped = runner.backfill(day_settings, first, last, FAST, REPO)
+    assert [(r.run_date, r.status) for r in stopped] == [
+        (first, runner.SUCCEEDED),
+        (date(2024, 3, 2), runner.FAILED),
+    ]
+
+    # WHEN it runs again THEN it resumes at the failed day and skips the one done
+    resumed = runner.backfill(day_settings, first, last, FAST, REPO)
+    assert [r.run_date for r in resumed] == [date(2024, 3, 2), last]
+    assert all(r.status != runner.FAILED for r in resumed)
+    interrupted = kpis()
+
+    # AND the warehouse ends as an uninterrupted backfill's does
+    monkeypatch.setenv("SHOPWAREHOUSE_DUCKDB_PATH", str(tmp_path / "clean.duckdb"))
+    clean = Settings.from_env()
+    assert all(r.status != runner.FAILED for r in runner.backfill(clean, first, last, FAST, REPO))
+    assert kpis() == interrupted
+    # AND --force runs done days again
+    assert [r.run_date for r in runner.backfill(clean, last, last, FAST, REPO, force=True)] == [last]
+    assert runner.backfill(clean, first, last, FAST, REPO) == []

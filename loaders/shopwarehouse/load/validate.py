@@ -32,6 +32,7 @@ ARROW_TYPES = {
     ColumnType.INTEGER: pa.int64(),
     ColumnType.BOOLEAN: pa.bool_(),
     ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    ColumnType.DATE: pa.date32(),
 }
 FORMAT_HINT = {
     ColumnType.DECIMAL: "a decimal with at most 2 places, e.g. 12.50",

@@ -18,7 +18,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
 from shopwarehouse.load.warehouse import open_warehouse
+from shopwarehouse.pipeline import ledger
 from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ class RunReport:
     run_id: str
     run_date: date
     target: str
+    started_at: datetime
+    finished_at: datetime | None = None
     status: str = SUCCEEDED
     steps: list[StepResult] = field(default_factory=list)
     rows_loaded: int = 0
@@ -66,6 +70,27 @@ class RunReport:
 
     def as_json(self) -> bytes:
         return orjson.dumps({**asdict(self), "run_date": self.run_date.isoformat()})
+
+    def ledger_rows(self) -> tuple[ledger.Row, list[ledger.Row]]:
+        """The run's row and its steps' rows for the run ledger (see :mod:`shopwarehouse.pipeline.ledger`)."""
+        run: ledger.Row = (
+            self.run_id, self.run_date, self.target, self.status, self.started_at, self.finished_at,
+            self.rows_loaded, self.files_quarantined, self.tests_passed, self.tests_warned, self.tests_failed,
+            self.error,
+        )  # fmt: skip
+        steps: list[ledger.Row] = [
+            (
+                self.run_id,
+                number,
+                step.name,
+                step.status,
+                step.attempts,
+                Decimal(str(step.seconds)),
+                step.detail,
+            )
+            for number, step in enumerate(self.steps, start=1)
+        ]
+        return run, steps
 
 
 @dataclass
@@ -176,7 +201,9 @@ STEPS: tuple[tuple[str, Callable[[_Context], tuple[str, str]]], ...] = (
 
 def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Path) -> RunReport:
     """Run every step for ``day``; the report says what each did. Never raises for a failed step."""
-    report = RunReport(run_id=new_load_id(), run_date=day, target=settings.target)
+    report = RunReport(
+        run_id=new_load_id(), run_date=day, target=settings.target, started_at=datetime.now(UTC)
+    )
     ctx = _Context(settings, day, project_dir, open_landing(settings), report)
     for name, step in STEPS:
         if report.status == FAILED and name != "notify":
@@ -201,4 +228,32 @@ def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Pat
         report.steps.append(result)
         log.info("step %s", orjson.dumps({"run_id": report.run_id, "at": datetime.now(UTC).isoformat(),
                                            **asdict(result)}).decode())  # fmt: skip
+    report.finished_at = datetime.now(UTC)
+    run_row, step_rows = report.ledger_rows()
+    call_with_retries(lambda: ledger.record(settings, ctx.landing, run_row, step_rows), policy,
+                      what=f"recording run {report.run_id}")  # fmt: skip
     return report
+
+
+def backfill(
+    settings: Settings, start: date, end: date, policy: RetryPolicy, project_dir: Path, *, force: bool = False
+) -> list[RunReport]:
+    """Run each day from ``start`` to ``end`` in order, skipping the days a run already completed (unless
+    ``force``) and stopping at the first day that fails; the reports of the days run. Run it again after
+    a failure and it resumes where it stopped."""
+    done = {
+        run.run_date for run in ledger.past_runs(settings, open_landing(settings)) if run.status != FAILED
+    }
+    reports = []
+    day = start
+    while day <= end:
+        if day in done and not force:
+            log.info("backfill: %s already done, skipped (--force runs it again)", day)
+        else:
+            report = run_day(settings, day, policy, project_dir)
+            reports.append(report)
+            if report.status == FAILED:
+                log.error("backfill stopped at %s: %s", day, report.error)
+                break
+        day += timedelta(days=1)
+    return reports

@@ -45,8 +45,8 @@ class SeenFile:
     load_id: str
 
 
-def qualified(table: str) -> str:
-    return f"{RAW_SCHEMA}.{identifier(table)}"
+def qualified(table: str, schema: str = RAW_SCHEMA) -> str:
+    return f"{identifier(schema)}.{identifier(table)}"
 
 
 def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
@@ -139,12 +139,45 @@ class Warehouse(ABC):
             raise
 
     def ledger_exists(self) -> bool:
+        return self.table_exists(RAW_SCHEMA, LEDGER_TABLE)
+
+    def table_exists(self, schema: str, table: str) -> bool:
         ((count,),) = self._execute(
             "select count(*) from information_schema.tables where lower(table_schema) = "
             f"{self.placeholder} and lower(table_name) = {self.placeholder}",
-            (RAW_SCHEMA, LEDGER_TABLE),
+            (schema, table),
         )
         return bool(count)
+
+    def append_rows(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[tuple[str, ColumnType]],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """``rows`` into ``schema.table`` (created where missing), committed together."""
+        self._run_ddl([f"create schema if not exists {identifier(schema)}",
+                       self.create_table_sql(table, columns, schema)])  # fmt: skip
+        marks = ", ".join([self.placeholder] * len(columns))
+        sql = f"insert into {qualified(table, schema)} ({column_list(columns)}) values ({marks})"
+
+        def insert() -> None:
+            for row in rows:
+                self._execute(sql, row)
+
+        self._in_batch(insert)
+        self.commit()
+
+    def select_rows(
+        self, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]], order_by: str
+    ) -> list[tuple[Any, ...]]:
+        """Every row of ``schema.table`` (none if it does not exist yet), ordered by ``order_by``."""
+        if not self.table_exists(schema, table):
+            return []
+        return self._execute(
+            f"select {column_list(columns)} from {qualified(table, schema)} order by {identifier(order_by)}"
+        )
 
     def seen_files(self) -> list[SeenFile]:
         """Every ledger row, oldest first."""
@@ -208,9 +241,11 @@ class Warehouse(ABC):
 
     # -- shared SQL -----------------------------------------------------------------------------------------
 
-    def create_table_sql(self, table: str, columns: Sequence[tuple[str, ColumnType]]) -> str:
+    def create_table_sql(
+        self, table: str, columns: Sequence[tuple[str, ColumnType]], schema: str = RAW_SCHEMA
+    ) -> str:
         body = ",\n    ".join(f"{identifier(name)} {self.types[ctype]}" for name, ctype in columns)
-        return f"create table if not exists {qualified(table)} (\n    {body}\n)"
+        return f"create table if not exists {qualified(table, schema)} (\n    {body}\n)"
 
     def _insert_ledger(self, entry: LedgerEntry) -> None:
         marks = ", ".join([self.placeholder] * len(LEDGER_COLUMNS))

@@ -21,6 +21,7 @@ class DuckDBWarehouse(Warehouse):
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",
+        ColumnType.DATE: "date",
     }
     placeholder = "?"
 

@@ -21,6 +21,7 @@ class PostgresWarehouse(Warehouse):
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",
+        ColumnType.DATE: "date",
     }
 
     def __init__(self, profile: dict[str, Any]) -> None:

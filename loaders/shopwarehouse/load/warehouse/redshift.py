@@ -57,6 +57,7 @@ class RedshiftWarehouse(Warehouse):
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",
+        ColumnType.DATE: "date",
     }
 
     def __init__(self, connection: Any, landing: Landing, iam_role: str) -> None:

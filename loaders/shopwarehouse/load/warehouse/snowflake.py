@@ -50,6 +50,7 @@ class SnowflakeWarehouse(Warehouse):
         ColumnType.INTEGER: "number(19, 0)",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamp_tz",
+        ColumnType.DATE: "date",
     }
 
     def __init__(self, profile: dict[str, Any], landing: Landing, storage_integration: str | None) -> None:
