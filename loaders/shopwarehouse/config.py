@@ -41,6 +41,13 @@ class Settings:
     retry_base_seconds: float = 2.0
     """The wait after a step's first transient failure; it doubles after each further one (with jitter)."""
 
+    notify_webhook_url: str | None = None
+    """Where the daily run POSTs its JSON summary, besides the log."""
+
+    notify_sns_topic_arn: str | None = None
+    """The SNS topic the daily run publishes its summary to, besides the log (through the S3 endpoint's
+    server when one is set: the local moto server serves SNS too)."""
+
     redshift_iam_role: str = "default"
     """The IAM role ARN Redshift assumes to read the landing bucket in COPY; ``default`` is the cluster's."""
 
@@ -62,6 +69,8 @@ class Settings:
             retry_base_seconds=float(
                 env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
             ),
+            notify_webhook_url=env.get("SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL") or None,
+            notify_sns_topic_arn=env.get("SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN") or None,
             redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
             snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -26,15 +26,22 @@ _LOCAL_KEY_ID, _LOCAL_SECRET = "shopwarehouse", "local-only"
 
 def make_client(endpoint_url: str | None) -> S3Client:
     """An S3 client for AWS (``endpoint_url=None``) or for an S3-compatible server at ``endpoint_url``."""
+    client: S3Client = aws_client("s3", endpoint_url)
+    return client
+
+
+def aws_client(service: str, endpoint_url: str | None, region: str | None = None) -> Any:
+    """A boto3 client of ``service`` for AWS, or for the local server at ``endpoint_url`` (which serves S3
+    and SNS alike), with standard retries; a local endpoint gets placeholder credentials if none are set."""
     session = boto3.session.Session()
     config = Config(retries={"mode": "standard", "max_attempts": 5})
     if endpoint_url is None:
-        return session.client("s3", config=config)
+        return session.client(service, config=config, region_name=region)  # type: ignore[call-overload]
     has_credentials = session.get_credentials() is not None
-    return session.client(
-        "s3",
+    return session.client(  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint_url,
-        region_name=session.region_name or "us-east-1",
+        region_name=region or session.region_name or "us-east-1",
         config=config.merge(Config(s3={"addressing_style": "path"})),
         aws_access_key_id=None if has_credentials else _LOCAL_KEY_ID,
         aws_secret_access_key=None if has_credentials else _LOCAL_SECRET,

@@ -18,6 +18,8 @@ def test_defaults_are_the_embedded_default() -> None:
         missing_export="fail",
         retry_attempts=3,
         retry_base_seconds=2.0,
+        notify_webhook_url=None,
+        notify_sns_topic_arn=None,
         redshift_iam_role="default",
         snowflake_storage_integration=None,
     )
@@ -34,6 +36,8 @@ def test_environment_variables_are_read() -> None:
             "SHOPWAREHOUSE_MISSING_EXPORT": "warn",
             "SHOPWAREHOUSE_RETRY_ATTEMPTS": "5",
             "SHOPWAREHOUSE_RETRY_BASE_SECONDS": "0.5",
+            "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": "https://hooks.example/run",
+            "SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:runs",
             "SHOPWAREHOUSE_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/loader",
             "SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION": "landing_s3",
         }
@@ -47,6 +51,8 @@ def test_environment_variables_are_read() -> None:
         missing_export="warn",
         retry_attempts=5,
         retry_base_seconds=0.5,
+        notify_webhook_url="https://hooks.example/run",
+        notify_sns_topic_arn="arn:aws:sns:us-east-1:123456789012:runs",
         redshift_iam_role="arn:aws:iam::123456789012:role/loader",
         snowflake_storage_integration="landing_s3",
     )

@@ -31,7 +31,7 @@ from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
 from shopwarehouse.load.warehouse import open_warehouse
-from shopwarehouse.pipeline import ledger
+from shopwarehouse.pipeline import ledger, notify
 from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,8 @@ def _quality_gate(ctx: _Context) -> tuple[str, str]:
 
 
 def _notify(ctx: _Context) -> tuple[str, str]:
-    log.info("run summary %s", ctx.report.as_json().decode())
-    return SUCCEEDED, "summary logged"
+    sent = [notifier.send(ctx.report) for notifier in notify.notifiers(ctx.settings)]
+    return SUCCEEDED, "summary sent to " + ", ".join(sent)
 
 
 STEPS: tuple[tuple[str, Callable[[_Context], tuple[str, str]]], ...] = (

@@ -1,0 +1,75 @@
+"""Telling people how a run went: every run's summary goes to the log, and, where configured, to a webhook
+(an HTTP POST of the JSON summary) and to an SNS topic."""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from typing import TYPE_CHECKING, Protocol
+
+from shopwarehouse.config import Settings
+from shopwarehouse.pipeline.retry import TransientError
+from shopwarehouse.s3 import aws_client
+
+if TYPE_CHECKING:
+    from shopwarehouse.pipeline.runner import RunReport
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    def send(self, report: RunReport) -> str:
+        """Deliver the run's summary; a word on where it went."""
+
+
+class LogNotifier:
+    def send(self, report: RunReport) -> str:
+        level = logging.ERROR if report.status == "failed" else logging.INFO
+        log.log(level, "run summary %s", report.as_json().decode())
+        return "log"
+
+
+class WebhookNotifier:
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL={url!r} is not an http(s) URL")
+        self.url, self.timeout = url, timeout
+
+    def send(self, report: RunReport) -> str:
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+            self.url, data=report.as_json(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read()
+        except urllib.error.HTTPError as error:
+            if error.code >= 500 or error.code == 429:
+                raise TransientError(f"webhook answered {error.code}") from error
+            raise
+        except urllib.error.URLError as error:
+            raise TransientError(f"webhook unreachable: {error.reason}") from error
+        return "webhook"
+
+
+class SnsNotifier:
+    def __init__(self, topic_arn: str, endpoint_url: str | None) -> None:
+        # arn:aws:sns:<region>:<account>:<name>: the client must be in the topic's region.
+        region = topic_arn.split(":")[3] if topic_arn.count(":") == 5 else None
+        self.topic_arn = topic_arn
+        self.client = aws_client("sns", endpoint_url, region)
+
+    def send(self, report: RunReport) -> str:
+        subject = f"shopwarehouse run {report.run_date} on {report.target}: {report.status}"
+        self.client.publish(TopicArn=self.topic_arn, Subject=subject[:100], Message=report.as_json().decode())
+        return "sns"
+
+
+def notifiers(settings: Settings) -> list[Notifier]:
+    """The log, plus the webhook and the SNS topic the settings name."""
+    found: list[Notifier] = [LogNotifier()]
+    if settings.notify_webhook_url:
+        found.append(WebhookNotifier(settings.notify_webhook_url))
+    if settings.notify_sns_topic_arn:
+        found.append(SnsNotifier(settings.notify_sns_topic_arn, settings.s3_endpoint_url))
+    return found
