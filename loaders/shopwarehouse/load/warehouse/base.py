@@ -103,17 +103,21 @@ class Warehouse(ABC):
         open transaction; the number of rows the warehouse says it loaded. ``first`` is the ledger entry of
         the first file in ``rows``, which names anything staged for the load."""
 
-    @abstractmethod
-    def _begin(self) -> None: ...
+    # Transactions through a DB-API connection, which opens one with the first statement; a backend whose
+    # driver works otherwise (DuckDB autocommits, Snowflake takes SQL) overrides these.
+    connection: Any
 
-    @abstractmethod
-    def _commit(self) -> None: ...
+    def _begin(self) -> None:  # noqa: B027 (a hook: nothing to do for a DB-API driver)
+        """A DB-API driver opens the transaction with the first statement."""
 
-    @abstractmethod
-    def _rollback(self) -> None: ...
+    def _commit(self) -> None:
+        self.connection.commit()
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def _rollback(self) -> None:
+        self.connection.rollback()
+
+    def close(self) -> None:
+        self.connection.close()
 
     # -- the interface --------------------------------------------------------------------------------------
 

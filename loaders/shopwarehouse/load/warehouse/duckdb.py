@@ -48,13 +48,4 @@ class DuckDBWarehouse(Warehouse):
         return int(count)
 
     def _begin(self) -> None:
-        self.connection.begin()
-
-    def _commit(self) -> None:
-        self.connection.commit()
-
-    def _rollback(self) -> None:
-        self.connection.rollback()
-
-    def close(self) -> None:
-        self.connection.close()
+        self.connection.begin()  # DuckDB autocommits each statement unless a transaction is begun

@@ -49,16 +49,4 @@ class PostgresWarehouse(Warehouse):
         )
         with self.connection.cursor() as cursor:
             cursor.copy_expert(sql, io.BytesIO(to_csv(rows)))
-            return cursor.rowcount
-
-    def _begin(self) -> None:
-        """psycopg2 opens a transaction with the first statement."""
-
-    def _commit(self) -> None:
-        self.connection.commit()
-
-    def _rollback(self) -> None:
-        self.connection.rollback()
-
-    def close(self) -> None:
-        self.connection.close()
+            return int(cursor.rowcount)

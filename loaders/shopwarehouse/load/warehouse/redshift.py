@@ -117,15 +117,3 @@ class RedshiftWarehouse(Warehouse):
             self.landing.delete(data_key)
             self.landing.delete(manifest_key)
         return int(count)
-
-    def _begin(self) -> None:
-        """redshift_connector opens a transaction with the first statement."""
-
-    def _commit(self) -> None:
-        self.connection.commit()
-
-    def _rollback(self) -> None:
-        self.connection.rollback()
-
-    def close(self) -> None:
-        self.connection.close()

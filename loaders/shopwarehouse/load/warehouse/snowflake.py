@@ -108,6 +108,3 @@ class SnowflakeWarehouse(Warehouse):
 
     def _rollback(self) -> None:
         self._execute("rollback")
-
-    def close(self) -> None:
-        self.connection.close()
