@@ -14,26 +14,6 @@
 
 {%- set operator = ">=" if or_equal else ">" %}
 
-with candidate_rows as (
-
-    select *
-    from {{ model }}
-    {%- if row_condition %}
-    where ({{ row_condition }})
-    {%- endif %}
-
-),
-
-final as (
-
-    select *
-    from candidate_rows
-    -- a null on either side makes the comparison unknown, so the row is not returned: nulls pass
-    where not ({{ column_A }} {{ operator }} {{ column_B }})
-
-)
-
-select *
-from final
+{{ rows_failing(model, column_A ~ " " ~ operator ~ " " ~ column_B, row_condition) }}
 
 {% endtest %}

@@ -28,26 +28,6 @@
     {%- do bounds.append(column_name ~ " <" ~ or_equal ~ " " ~ max_value) -%}
 {%- endif %}
 
-with candidate_rows as (
-
-    select *
-    from {{ model }}
-    {%- if row_condition %}
-    where ({{ row_condition }})
-    {%- endif %}
-
-),
-
-final as (
-
-    select *
-    from candidate_rows
-    -- a null value makes the condition unknown, so the row is not returned: nulls pass
-    where not ({{ bounds | join(" and ") }})
-
-)
-
-select *
-from final
+{{ rows_failing(model, bounds | join(" and "), row_condition) }}
 
 {% endtest %}
