@@ -7,15 +7,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format bench-generate bench-load lock clean
+.PHONY: help install demo test lint format orchestration bench-generate bench-load lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+# The Python packages (pinned), and the Step Functions validator the tests use (npm, locked).
+$(STAMP): pyproject.toml constraints.txt tools/asl/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	npm ci --prefix tools/asl --silent --no-audit --no-fund
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with pinned dependencies
@@ -36,6 +38,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+orchestration: $(STAMP)  ## regenerate deploy/ (crontab, Airflow DAG, Step Functions) from the run's steps
+	$(BIN)/shopwarehouse orchestration --out deploy
+
 bench-generate: $(STAMP)  ## orders/second of the data generator for 1M orders
 	$(BIN)/python scripts/bench_generate.py --orders 1000000
 
@@ -50,4 +55,4 @@ lock:  ## re-pin every transitive dependency into constraints.txt from a clean v
 	rm -rf .venv-lock
 
 clean:  ## remove the virtualenv, the generated data and dbt's artefacts
-	rm -rf $(VENV) data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tools/asl/node_modules data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache

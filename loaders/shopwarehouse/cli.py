@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,13 @@ from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, run_load
 from shopwarehouse.load.report import summary_table
 from shopwarehouse.load.warehouse import LoadError, Warehouse, open_warehouse
+from shopwarehouse.pipeline import notify
+from shopwarehouse.pipeline.ledger import past_runs
+from shopwarehouse.pipeline.orchestrate import DEFAULT_INSTALL_DIR, STEP_NAMES, write_definitions
+from shopwarehouse.pipeline.report import EXIT_FAILED, FAILED
+from shopwarehouse.pipeline.retry import RetryPolicy
+from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
+from shopwarehouse.pipeline.sla import MISSED, parse_deadline, sla_state
 from shopwarehouse.profile import ProfileError
 from shopwarehouse.s3 import ensure_landing_bucket, make_client
 
@@ -209,6 +217,13 @@ def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOpt
         loader_log.setLevel(level)
 
 
+def _policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,128}")
+
+
 @main.command(name="run")
 @click.option(
     "--date",
@@ -217,23 +232,37 @@ def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOpt
     default=None,
     help="The day to run [default: yesterday, UTC].",
 )
+@click.option("--step", type=click.Choice(STEP_NAMES), help="Only this step (an orchestrator's task).")
+@click.option("--run-id", help="The run the step belongs to (with --step): the orchestrator's run id.")
 @click.pass_context
-def run_command(ctx: click.Context, day: datetime | None) -> None:
+def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_id: str | None) -> None:
     """Run the daily pipeline for one day: check the landing zone, load, source freshness, dbt build,
-    quality gate, notify. Exits with 1 when the run fails."""
-    from shopwarehouse.pipeline.retry import RetryPolicy
-    from shopwarehouse.pipeline.runner import FAILED, run_day
+    quality gate, docs, notify.
 
+    Exits with 1 when the run fails on its data or models, and with 75 when it gave up on a transient fault
+    (the same command may succeed later). With --step, runs that one step of run --run-id, and exits as the
+    step did; the notify step exits as the whole run did.
+    """
+    if (step is None) != (run_id is None):
+        raise click.UsageError("give --step and --run-id together")
+    if run_id is not None and not RUN_ID.fullmatch(run_id):
+        raise click.UsageError(f"--run-id {run_id!r}: use 1 to 128 of A-Z a-z 0-9 _ . : + -")
     settings = _settings(ctx)
     run_date = day.date() if day else datetime.now(UTC).date() - timedelta(days=1)
-    policy = RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
-    report = run_day(settings, run_date, policy, Path.cwd())
-    for step in report.steps:
-        attempts = f"{step.attempts} attempt(s)"
-        click.echo(f"{step.name:<17}{step.status:<10}{attempts:<13}{step.seconds:>7.1f} s  {step.detail}")
+    if step is None:
+        report = run_day(settings, run_date, _policy(settings), Path.cwd())
+        exit_code = report.exit_code
+    else:
+        assert run_id is not None
+        result, report = run_step(settings, run_date, step, run_id, _policy(settings), Path.cwd())
+        exit_code = result.exit_code or (EXIT_FAILED if step == NOTIFY and report.status == FAILED else 0)
+    for result in report.steps:
+        attempts = f"{result.attempts} attempt(s)"
+        click.echo(
+            f"{result.name:<17}{result.status:<10}{attempts:<13}{result.seconds:>7.1f} s  {result.detail}"
+        )
     click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
-    if report.status == FAILED:
-        ctx.exit(1)
+    ctx.exit(exit_code)
 
 
 @main.command(name="backfill")
@@ -243,37 +272,61 @@ def run_command(ctx: click.Context, day: datetime | None) -> None:
 @click.pass_context
 def backfill_command(ctx: click.Context, start: datetime, end: datetime, force: bool) -> None:
     """Run the daily pipeline for each day from START to END, in order: days already done are skipped, and
-    the backfill stops at the first failed day (run it again to resume). Exits with 1 when a day failed."""
-    from shopwarehouse.pipeline.retry import RetryPolicy
-    from shopwarehouse.pipeline.runner import FAILED, backfill
-
+    the backfill stops at the first failed day (run it again to resume). Exits as the failed day's run."""
     if end < start:
         raise click.UsageError("--end is before --start")
     settings = _settings(ctx)
-    policy = RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
-    reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
+    reports = backfill(settings, start.date(), end.date(), _policy(settings), Path.cwd(), force=force)
     for report in reports:
-        click.echo(
-            f"{report.run_date}  {report.status:<10}{report.rows_loaded:>10} rows  {report.error or ''}"
-        )
+        rows = report.total("rows_loaded")
+        click.echo(f"{report.run_date}  {report.status:<10}{rows:>10} rows  {report.error or ''}")
     click.echo(f"backfill {start.date()} .. {end.date()}: {len(reports)} day(s) run")
-    if any(report.status == FAILED for report in reports):
-        ctx.exit(1)
+    ctx.exit(max((report.exit_code for report in reports), default=0))
 
 
 @main.command(name="status")
 @click.option("--last", type=click.IntRange(min=1), default=10, show_default=True, help="Runs to show.")
+@click.option(
+    "--check-sla",
+    is_flag=True,
+    help="When yesterday's data missed its promised time, notify (as a run does) and exit with 1.",
+)
 @click.pass_context
-def status_command(ctx: click.Context, last: int) -> None:
-    """The last runs from the run ledger, and whether yesterday's data is available (the daily promise)."""
-    from shopwarehouse.pipeline.ledger import past_runs
-    from shopwarehouse.pipeline.runner import FAILED
-
+def status_command(ctx: click.Context, last: int, check_sla: bool) -> None:
+    """The last runs from the run ledger, and whether yesterday's data was available by its promised time
+    (SHOPWAREHOUSE_SLA_DEADLINE_UTC)."""
     settings = _settings(ctx)
     runs = past_runs(settings, open_landing(settings))
     for run in runs[-last:]:
         finished = f"{run.finished_at:%Y-%m-%d %H:%M}"
         click.echo(f"{run.run_id}  {run.run_date}  {run.status:<10}{finished}  {run.error or ''}")
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    available = any(run.run_date == yesterday and run.status != FAILED for run in runs)
-    click.echo(f"SLA: data for {yesterday} {'is available' if available else 'is NOT available yet'}")
+    now = datetime.now(UTC)
+    ended = [(run.run_date, run.status, run.finished_at) for run in runs]
+    yesterday = now.date() - timedelta(days=1)
+    state = sla_state(ended, yesterday, parse_deadline(settings.sla_deadline_utc), now)
+    click.echo(state.line())
+    if check_sla and state.state == MISSED:
+        notify.send(settings, state.notice())
+        ctx.exit(1)
+
+
+@main.command(name="orchestration")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("deploy"),
+    show_default=True,
+    help="Where to write the definitions.",
+)
+@click.option(
+    "--install-dir",
+    default=DEFAULT_INSTALL_DIR,
+    show_default=True,
+    help="Where the project is installed on the machine (cron, Airflow) that runs it.",
+)
+@click.pass_context
+def orchestration_command(ctx: click.Context, out: Path, install_dir: str) -> None:
+    """Write the crontab, the Airflow DAG and the Step Functions state machine with its EventBridge
+    schedules, all made from the daily run's list of steps and the retry and SLA settings."""
+    for path in write_definitions(out, _settings(ctx), install_dir):
+        click.echo(f"wrote {path}")

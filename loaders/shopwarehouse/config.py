@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from shopwarehouse.pipeline.sla import parse_deadline
+
 TARGETS = ("duckdb", "postgres", "snowflake", "redshift")
 
 
@@ -41,6 +43,15 @@ class Settings:
     retry_base_seconds: float = 2.0
     """The wait after a step's first transient failure; it doubles after each further one (with jitter)."""
 
+    dbt_selector: str | None = None
+    """The selector (``selectors.yml``) the daily run's ``dbt build`` runs; ``None``: the whole project."""
+
+    docs_generate: bool = False
+    """Whether the daily run also regenerates the docs site (``dbt docs generate``) after the quality gate."""
+
+    sla_deadline_utc: str = "06:00"
+    """The time (UTC, ``HH:MM``) of the next day by which a day's data is promised."""
+
     notify_webhook_url: str | None = None
     """Where the daily run POSTs its JSON summary, besides the log."""
 
@@ -69,6 +80,9 @@ class Settings:
             retry_base_seconds=float(
                 env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
             ),
+            dbt_selector=env.get("SHOPWAREHOUSE_DBT_SELECTOR") or None,
+            docs_generate=_flag(env, "SHOPWAREHOUSE_DOCS_GENERATE"),
+            sla_deadline_utc=env.get("SHOPWAREHOUSE_SLA_DEADLINE_UTC") or defaults.sla_deadline_utc,
             notify_webhook_url=env.get("SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL") or None,
             notify_sns_topic_arn=env.get("SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN") or None,
             redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
@@ -101,10 +115,18 @@ class Settings:
         ):
             if value < 1:
                 raise ValueError(f"SHOPWAREHOUSE_{name}={value} must be at least 1")
+        parse_deadline(self.sla_deadline_utc)
         if self.landing.startswith("s3://") and not self.landing[5:].split("/", 1)[0]:
             raise ValueError(
                 f"SHOPWAREHOUSE_LANDING={self.landing!r} names no bucket; use s3://bucket[/prefix]"
             )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (env.get(name) or "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f"{name}={value!r}: use true or false")
+    return value in ("true", "1")
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

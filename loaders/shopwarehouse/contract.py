@@ -34,6 +34,9 @@ class Entity:
     name: str
     key: str
     columns: tuple[Column, ...]
+    every_day: bool = True
+    """Whether an export lands every day; ``False``: only on days some row changed (the daily run's
+    landing check does not wait for it)."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -73,6 +76,7 @@ CUSTOMERS = Entity(
 
 PRODUCTS = Entity(
     name="products",
+    every_day=False,
     key="product_id",
     columns=(
         Column("product_id", S, nullable=False),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -285,3 +287,24 @@ def warehouse_target(
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(REPO)
     return target
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[bytes], list[int]]]:
+    """A local HTTP server that records each POST body and answers with the next queued status (200)."""
+    bodies: list[bytes] = []
+    answers: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(answers.pop(0) if answers else 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/run", bodies, answers
+    server.shutdown()

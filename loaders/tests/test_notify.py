@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 import urllib.error
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
@@ -14,66 +11,51 @@ from conftest import free_port
 
 from shopwarehouse.config import Settings
 from shopwarehouse.pipeline.notify import LogNotifier, SnsNotifier, WebhookNotifier, notifiers
+from shopwarehouse.pipeline.report import FAILED, Notice, RunReport, StepResult
 from shopwarehouse.pipeline.retry import TransientError
-from shopwarehouse.pipeline.runner import RunReport
 from shopwarehouse.s3 import aws_client
 
 
 @pytest.fixture
-def report() -> RunReport:
+def notice() -> Notice:
+    """A failed run's notice, sent after the promised time."""
     started = datetime(2024, 3, 4, 2, 0, tzinfo=UTC)
-    return RunReport(
-        run_id="r-1", run_date=date(2024, 3, 3), target="duckdb", status="failed", started_at=started,
-        error="build: a test failed",
-    )  # fmt: skip
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[bytes], list[int]]]:
-    """A local HTTP server that records each POST body and answers with the next queued status (200)."""
-    bodies: list[bytes] = []
-    answers: list[int] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(answers.pop(0) if answers else 200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/run", bodies, answers
-    server.shutdown()
+    build = StepResult(FAILED, "a test failed", name="build", attempts=1, started_at=started,
+                       finished_at=started + timedelta(minutes=5))  # fmt: skip
+    run = RunReport("r-1", date(2024, 3, 3), "duckdb", started, steps=[build],
+                    sla_deadline=datetime(2024, 3, 4, 6, 0, tzinfo=UTC))  # fmt: skip
+    return run.notice(at=datetime(2024, 3, 4, 7, 0, tzinfo=UTC))
 
 
 def test_the_webhook_receives_the_json_summary(
-    webhook: tuple[str, list[bytes], list[int]], report: RunReport
+    webhook: tuple[str, list[bytes], list[int]], notice: Notice
 ) -> None:
     url, bodies, _ = webhook
-    assert WebhookNotifier(url).send(report) == "webhook"
+    assert WebhookNotifier(url).send(notice) == "webhook"
     summary = orjson.loads(bodies[0])
-    assert (summary["run_id"], summary["status"], summary["run_date"]) == ("r-1", "failed", "2024-03-03")
+    assert (summary["kind"], summary["run_id"], summary["status"], summary["run_date"]) == (
+        "run", "r-1", "failed", "2024-03-03",
+    )  # fmt: skip
+    assert summary["steps"][0]["detail"] == "a test failed"
+    assert summary["tests_failed"] == 0
 
 
 @pytest.mark.parametrize(("status", "transient"), [(503, True), (429, True), (400, False)])
 def test_a_webhook_error_is_transient_only_when_the_service_is(
-    webhook: tuple[str, list[bytes], list[int]], report: RunReport, status: int, transient: bool
+    webhook: tuple[str, list[bytes], list[int]], notice: Notice, status: int, transient: bool
 ) -> None:
     url, _, answers = webhook
     answers.append(status)
     with pytest.raises(TransientError if transient else urllib.error.HTTPError):
-        WebhookNotifier(url).send(report)
+        WebhookNotifier(url).send(notice)
 
 
-def test_an_unreachable_webhook_is_transient(report: RunReport) -> None:
+def test_an_unreachable_webhook_is_transient(notice: Notice) -> None:
     with pytest.raises(TransientError, match="unreachable"):
-        WebhookNotifier(f"http://127.0.0.1:{free_port()}/", timeout=2).send(report)
+        WebhookNotifier(f"http://127.0.0.1:{free_port()}/", timeout=2).send(notice)
 
 
-def test_the_sns_topic_receives_the_summary(s3_endpoint: str, report: RunReport) -> None:
+def test_the_sns_topic_receives_the_summary(s3_endpoint: str, notice: Notice) -> None:
     sns, sqs = aws_client("sns", s3_endpoint), aws_client("sqs", s3_endpoint)
     topic = sns.create_topic(Name="shopwarehouse-runs")["TopicArn"]
     queue = sqs.create_queue(QueueName="run-inbox")["QueueUrl"]
@@ -82,10 +64,12 @@ def test_the_sns_topic_receives_the_summary(s3_endpoint: str, report: RunReport)
     ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
-    assert SnsNotifier(topic, s3_endpoint).send(report) == "sns"
+    assert SnsNotifier(topic, s3_endpoint).send(notice) == "sns"
     messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"]
     envelope = orjson.loads(messages[0]["Body"])
-    assert envelope["Subject"] == "shopwarehouse run 2024-03-03 on duckdb: failed"
+    assert envelope["Subject"] == (
+        "shopwarehouse run for 2024-03-03 on duckdb: failed, after the promised 2024-03-04 06:00 UTC"
+    )
     assert orjson.loads(envelope["Message"])["error"] == "build: a test failed"
 
 

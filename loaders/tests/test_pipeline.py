@@ -3,14 +3,20 @@ run ledger, and backfills that resume."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import botocore.exceptions
 import duckdb
+import orjson
 import psycopg2
 import pytest
 from conftest import REPO, cli
@@ -19,7 +25,18 @@ from shopwarehouse.config import Settings
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import LocalLanding
 from shopwarehouse.pipeline import runner
+from shopwarehouse.pipeline.orchestrate import STEP_NAMES
+from shopwarehouse.pipeline.report import (
+    EXIT_FAILED,
+    EXIT_TRANSIENT,
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    WARNED,
+    Outcome,
+)
 from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries, is_transient
+from shopwarehouse.pipeline.sla import MET, MISSED, PENDING, parse_deadline, sla_state
 
 DAY = date(2024, 3, 3)
 FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
@@ -82,11 +99,11 @@ def test_a_data_error_is_not_retried_and_a_lasting_fault_gives_up() -> None:
     assert len(waits) == FAST.attempts - 1
 
 
-@pytest.fixture
-def day_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Three generated days in a directory and an empty DuckDB warehouse, as the daily run's settings."""
-    generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=3, seed=9,
-                                                                 orders_per_day=40))  # fmt: skip
+def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, **env: str) -> Settings:
+    """``days`` generated days from 2024-03-01 in a directory and an empty DuckDB warehouse, as the daily
+    run's settings (set in the environment too, for the commands the test runs)."""
+    generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=days, seed=9,
+                                                                 orders_per_day=30))  # fmt: skip
     env = {
         "SHOPWAREHOUSE_TARGET": "duckdb",
         "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
@@ -94,6 +111,7 @@ def day_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
+        **env,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -101,52 +119,96 @@ def day_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings.from_env()
 
 
+@pytest.fixture
+def day_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return make_settings(tmp_path, monkeypatch, days=3)
+
+
 def kpis() -> list[tuple[object, ...]]:
     with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
         return conn.execute("select * from main_marts.kpi_daily order by date_day").fetchall()
 
 
+# Columns whose values say when or by which load a row was written, not what it holds.
+WHEN_WRITTEN = re.compile(
+    r"^_?load_id$|loaded_at|^started_at$|^finished_at$|^dbt_(scd_id|updated_at|valid_from|valid_to)$"
+)
+
+
+LOAD_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # named in the ledger's reasons ("same content as ...")
+
+
+def checksums(path: str) -> dict[str, tuple[int, str]]:
+    """Each table of the warehouse (but the run ledger): its row count and a digest of its rows, less the
+    columns and load ids that say when they were written."""
+    found = {}
+    with duckdb.connect(path, read_only=True) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' and table_schema <> 'ops'"
+        ).fetchall()
+        for schema, table in tables:
+            names = conn.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+            columns = ", ".join(f'"{name}"' for (name,) in names if not WHEN_WRITTEN.search(name))
+            rows = [
+                tuple(LOAD_ID.sub("<load id>", v) if isinstance(v, str) else v for v in row)
+                for row in conn.execute(f'select {columns} from "{schema}"."{table}"').fetchall()
+            ]
+            digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+            found[f"{schema}.{table}"] = (len(rows), digest)
+    assert len(found) > 20, found  # raw, reference, marts and snapshots
+    return found
+
+
 def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Settings) -> None:
     report = runner.run_day(day_settings, DAY, FAST, REPO)
-    assert [step.name for step in report.steps] == [name for name, _ in runner.STEPS]
-    assert report.status in (runner.SUCCEEDED, runner.WARNED), report
-    assert all(step.attempts == 1 for step in report.steps)
-    assert report.rows_loaded > 0
-    assert report.tests_passed > 100
-    assert report.tests_failed == 0
+    assert [step.name for step in report.steps] == STEP_NAMES
+    assert report.status in (SUCCEEDED, WARNED), report
+    assert all(step.attempts == 1 for step in report.steps if step.name != "docs")
+    assert report.total("rows_loaded") > 0
+    assert report.total("tests_passed") > 100
+    assert report.total("tests_failed") == 0
     first = kpis()
 
     again = runner.run_day(day_settings, DAY, FAST, REPO)
     assert again.status == report.status
-    assert again.rows_loaded == 0
+    assert again.total("rows_loaded") == 0
     assert kpis() == first
 
     # Both runs are in the run ledger, with their steps
     with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
-        runs = conn.execute("select run_id, run_date, status, rows_loaded from ops.pipeline_runs").fetchall()
+        runs = conn.execute(
+            "select run_id, run_date, status, rows_loaded, tests_passed from ops.pipeline_runs"
+        ).fetchall()
         steps = conn.execute(
             "select run_id, step, attempts from ops.pipeline_steps order by step_number"
         ).fetchall()
-    assert sorted(runs) == sorted([(r.run_id, DAY, r.status, r.rows_loaded) for r in (report, again)])
-    assert [step for run_id, step, _ in steps if run_id == report.run_id] == [
-        name for name, _ in runner.STEPS
-    ]
+    assert sorted(runs) == sorted(
+        (r.run_id, DAY, r.status, r.total("rows_loaded"), r.total("tests_passed")) for r in (report, again)
+    )
+    assert [step for run_id, step, _ in steps if run_id == report.run_id] == STEP_NAMES
     status = cli("status")
     assert report.run_id in status.stdout
     assert again.run_id in status.stdout
-    assert "SLA: data for" in status.stdout
+    assert "SLA MISSED: data for" in status.stdout  # the runs are of 2024, not of yesterday
 
 
-@pytest.mark.parametrize("failing_step", [name for name, _ in runner.STEPS])
+def without_tests(settings: Settings) -> Settings:
+    return settings.with_overrides(dbt_selector="without_tests")
+
+
+@pytest.mark.parametrize("failing_step", STEP_NAMES)
 def test_a_transient_failure_in_any_step_is_retried_and_the_run_succeeds(
     day_settings: Settings, monkeypatch: pytest.MonkeyPatch, failing_step: str
 ) -> None:
-    def flaky(
-        step: Callable[[runner._Context], tuple[str, str]],
-    ) -> Callable[[runner._Context], tuple[str, str]]:
+    def flaky(step: Callable[[runner._Context], Outcome]) -> Callable[[runner._Context], Outcome]:
         calls = []
 
-        def run(ctx: runner._Context) -> tuple[str, str]:
+        def run(ctx: runner._Context) -> Outcome:
             calls.append(1)
             if len(calls) == 1:
                 raise TransientError(f"{failing_step}: connection reset")
@@ -156,75 +218,192 @@ def test_a_transient_failure_in_any_step_is_retried_and_the_run_succeeds(
 
     steps = tuple((name, flaky(step) if name == failing_step else step) for name, step in runner.STEPS)
     monkeypatch.setattr(runner, "STEPS", steps)
-    report = runner.run_day(day_settings, DAY, FAST, REPO)
-    assert report.status != runner.FAILED, report
+    report = runner.run_day(without_tests(day_settings), DAY, FAST, REPO)
+    assert report.status != FAILED, report
     attempts = {step.name: step.attempts for step in report.steps}
-    assert attempts == {name: 2 if name == failing_step else 1 for name, _ in runner.STEPS}
+    assert attempts == {name: 2 if name == failing_step else 1 for name in STEP_NAMES}
 
 
-def test_a_lasting_fault_fails_after_every_attempt_and_later_steps_are_skipped(
-    day_settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_lasting_fault_fails_after_every_attempt_notifies_and_skips_the_later_steps(
+    day_settings: Settings, monkeypatch: pytest.MonkeyPatch, webhook: tuple[str, list[bytes], list[int]]
 ) -> None:
-    def down(ctx: runner._Context) -> tuple[str, str]:
+    def down(ctx: runner._Context) -> Outcome:
         raise psycopg2.OperationalError("could not connect to server")
 
     monkeypatch.setattr(runner, "STEPS", tuple((n, down if n == "load" else s) for n, s in runner.STEPS))
-    report = runner.run_day(day_settings, DAY, FAST, REPO)
-    assert report.status == runner.FAILED
+    report = runner.run_day(day_settings.with_overrides(notify_webhook_url=webhook[0]), DAY, FAST, REPO)
+    assert report.status == FAILED
+    assert report.exit_code == EXIT_TRANSIENT
     by_name = {step.name: step for step in report.steps}
     assert by_name["load"].attempts == FAST.attempts
     assert "could not connect" in (report.error or "")
-    assert [by_name[n].status for n in ("source_freshness", "build", "quality_gate")] == [runner.SKIPPED] * 3
-    assert by_name["notify"].status == runner.SUCCEEDED  # a failure is notified too
+    later = ("source_freshness", "build", "quality_gate", "docs")
+    assert [by_name[n].status for n in later] == [SKIPPED] * len(later)
+    assert by_name["notify"].status == SUCCEEDED
+    # The failure reached the webhook
+    sent = orjson.loads(webhook[1][0])
+    assert (sent["status"], sent["run_id"]) == (FAILED, report.run_id)
+    assert sent["error"].startswith("load: OperationalError: could not connect")
 
 
 def test_a_missing_export_fails_the_run_at_once(day_settings: Settings) -> None:
     report = runner.run_day(day_settings, date(2024, 3, 9), FAST, REPO)  # nothing landed for that day
     check = report.steps[0]
-    assert (check.name, check.status, check.attempts) == ("check_landing", runner.FAILED, 1)
-    assert "no export for customers, products, orders, order_items, payments on 2024-03-09" in check.detail
-    warned = runner.run_day(day_settings.with_overrides(missing_export="warn"), date(2024, 3, 9), FAST, REPO)
-    assert warned.steps[0].status == runner.WARNED
+    assert (check.name, check.status, check.attempts) == ("check_landing", FAILED, 1)
+    assert "no export for customers, orders, order_items, payments on 2024-03-09" in check.detail
+    warned = runner.run_day(
+        without_tests(day_settings.with_overrides(missing_export="warn")), date(2024, 3, 9), FAST, REPO
+    )
+    assert warned.steps[0].status == WARNED
 
 
 def test_the_run_command_reports_each_step_and_fails_with_the_run(day_settings: Settings) -> None:
-    result = cli("run", "--date", "2024-03-09", returncode=1)
+    result = cli("run", "--date", "2024-03-09", returncode=EXIT_FAILED)
     assert "check_landing    failed" in result.stdout
     assert ": failed" in result.stdout
 
 
-def test_an_interrupted_backfill_resumes_and_ends_as_an_uninterrupted_one(
-    day_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    first, last = date(2024, 3, 1), date(2024, 3, 3)
-    # GIVEN a backfill that fails on its second day (a data error: no retry)
-    check_landing = dict(runner.STEPS)["check_landing"]
+def test_the_steps_run_one_process_each_as_an_orchestrator_runs_them(day_settings: Settings) -> None:
+    # GIVEN each step run as its own task of one run, as Airflow and Step Functions do
+    for name in STEP_NAMES:
+        result = cli("run", "--date", DAY.isoformat(), "--step", name, "--run-id", "manual__2024-03-04T02:00")
+        assert f"run manual__2024-03-04T02:00 for {DAY} on duckdb" in result.stdout
+    # THEN the quality gate judged the build of another process, and the run is recorded once
+    with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        gate = conn.execute(
+            "select status, detail from ops.pipeline_steps where step = 'quality_gate'"
+        ).fetchall()
+        runs = conn.execute("select status, rows_loaded, tests_passed from ops.pipeline_runs").fetchall()
+    assert gate[0][0] == SUCCEEDED
+    assert "tests passed" in gate[0][1]
+    [(status, rows_loaded, tests_passed)] = runs
+    assert (status, rows_loaded > 0, tests_passed > 100) == (SUCCEEDED, True, True)
+    # AND a step of a run of another day is refused
+    other = cli(
+        "run", "--date", "2024-03-02", "--step", "load", "--run-id", "manual__2024-03-04T02:00", returncode=1
+    )
+    assert "is the run of 2024-03-03, not of 2024-03-02" in other.stderr
 
-    def broken_on_day_two(ctx: runner._Context) -> tuple[str, str]:
-        if ctx.day == date(2024, 3, 2):
-            raise runner.StepFailed("injected: the export of 2024-03-02 is unreadable")
-        return check_landing(ctx)
+
+def test_after_a_failed_step_the_notify_task_reports_it_and_fails_the_orchestrators_run(
+    day_settings: Settings,
+) -> None:
+    failed = cli(
+        "run", "--date", "2024-03-09", "--step", "check_landing", "--run-id", "r9", returncode=EXIT_FAILED
+    )
+    assert "check_landing    failed" in failed.stdout
+    notified = cli(
+        "run", "--date", "2024-03-09", "--step", "notify", "--run-id", "r9", returncode=EXIT_FAILED
+    )
+    assert "notify           succeeded" in notified.stdout
+    assert "run r9 for 2024-03-09 on duckdb: failed" in notified.stdout
+    assert cli("run", "--step", "load", returncode=2).stderr.endswith("give --step and --run-id together\n")
+    assert "--run-id 'a;b'" in cli("run", "--step", "load", "--run-id", "a;b", returncode=2).stderr
+
+
+def test_a_run_killed_mid_load_and_run_again_ends_as_a_clean_run(
+    day_settings: Settings, tmp_path: Path
+) -> None:
+    # GIVEN a run killed (SIGKILL: no clean-up of any kind) after its fifth committed file
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shopwarehouse", "run", "--date", DAY.isoformat()],
+        env={**os.environ, "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "1"}, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    commits = 0
+    for line in process.stderr:
+        commits += " committed " in line
+        if commits == 5:
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+
+    # WHEN the day runs again
+    cli("run", "--date", DAY.isoformat())
+    # THEN every table holds what a clean run's does
+    clean = str(tmp_path / "clean.duckdb")
+    cli("run", "--date", DAY.isoformat(), env={"SHOPWAREHOUSE_DUCKDB_PATH": clean})
+    assert checksums(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"]) == checksums(clean)
+
+
+@pytest.mark.xdist_group("backfill_30_days")
+def test_a_30_day_backfill_interrupted_on_day_12_resumes_and_ends_as_an_uninterrupted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each day builds every seed, model and snapshot; the tests are left out (60 builds of the project)
+    settings = without_tests(make_settings(tmp_path, monkeypatch, days=30))
+    first, day_12, last = date(2024, 3, 1), date(2024, 3, 12), date(2024, 3, 30)
+    # GIVEN a backfill that fails on day 12 after its build (a data error: no retry)
+    build = dict(runner.STEPS)["build"]
+
+    def broken_on_day_12(ctx: runner._Context) -> Outcome:
+        outcome = build(ctx)
+        if ctx.day == day_12:
+            raise runner.StepFailed("injected: the process stopped after building 2024-03-12")
+        return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(runner, "STEPS", tuple((n, broken_on_day_two if n == "check_landing" else s)
+        patch.setattr(runner, "STEPS", tuple((n, broken_on_day_12 if n == "build" else s)
                                              for n, s in runner.STEPS))  # fmt: skip
-        stopped = runner.backfill(day_settings, first, last, FAST, REPO)
-    assert [(r.run_date, r.status) for r in stopped] == [
-        (first, runner.SUCCEEDED),
-        (date(2024, 3, 2), runner.FAILED),
-    ]
+        stopped = runner.backfill(settings, first, last, FAST, REPO)
+    assert [r.run_date for r in stopped] == [first + timedelta(days=n) for n in range(12)]
+    assert [r.status for r in stopped][-2:] == [WARNED, FAILED]  # warned: no tests ran
 
-    # WHEN it runs again THEN it resumes at the failed day and skips the one done
-    resumed = runner.backfill(day_settings, first, last, FAST, REPO)
-    assert [r.run_date for r in resumed] == [date(2024, 3, 2), last]
-    assert all(r.status != runner.FAILED for r in resumed)
-    interrupted = kpis()
+    # WHEN it runs again THEN it resumes at the failed day and skips the ones done
+    resumed = runner.backfill(settings, first, last, FAST, REPO)
+    assert [r.run_date for r in resumed] == [day_12 + timedelta(days=n) for n in range(19)]
+    assert all(r.status != FAILED for r in resumed)
 
     # AND the warehouse ends as an uninterrupted backfill's does
-    monkeypatch.setenv("SHOPWAREHOUSE_DUCKDB_PATH", str(tmp_path / "clean.duckdb"))
-    clean = Settings.from_env()
-    assert all(r.status != runner.FAILED for r in runner.backfill(clean, first, last, FAST, REPO))
-    assert kpis() == interrupted
+    clean = settings_for(tmp_path / "clean.duckdb", monkeypatch)
+    assert all(r.status != FAILED for r in runner.backfill(clean, first, last, FAST, REPO))
+    assert checksums(str(tmp_path / "warehouse.duckdb")) == checksums(str(tmp_path / "clean.duckdb"))
     # AND --force runs done days again
     assert [r.run_date for r in runner.backfill(clean, last, last, FAST, REPO, force=True)] == [last]
     assert runner.backfill(clean, first, last, FAST, REPO) == []
+
+
+def settings_for(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SHOPWAREHOUSE_DUCKDB_PATH", str(warehouse))
+    return without_tests(Settings.from_env())
+
+
+@pytest.mark.parametrize(
+    ("runs", "now", "state", "available"),
+    [
+        ([], "2024-03-04T05:00", PENDING, None),
+        ([], "2024-03-04T06:01", MISSED, None),
+        ([(DAY, FAILED, "2024-03-04T02:30")], "2024-03-04T07:00", MISSED, None),
+        ([(DAY, SUCCEEDED, "2024-03-04T02:30"), (DAY, SUCCEEDED, "2024-03-04T09:00")],
+         "2024-03-04T10:00", MET, "2024-03-04T02:30"),
+        ([(DAY, WARNED, "2024-03-04T08:00")], "2024-03-04T09:00", MISSED, "2024-03-04T08:00"),
+        ([(date(2024, 3, 2), SUCCEEDED, "2024-03-03T02:30")], "2024-03-04T07:00", MISSED, None),
+    ],
+)  # fmt: skip
+def test_the_sla_is_met_by_a_run_that_did_not_fail_before_the_deadline(
+    runs: list[tuple[date, str, str]], now: str, state: str, available: str | None
+) -> None:
+    def utc(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    found = sla_state([(d, s, utc(at)) for d, s, at in runs], DAY, parse_deadline("06:00"), utc(now))
+    assert (found.state, found.available_at) == (state, utc(available) if available else None)
+    assert found.deadline == utc("2024-03-04T06:00")
+
+
+def test_the_sla_check_notifies_a_miss_and_exits_with_1(
+    day_settings: Settings, webhook: tuple[str, list[bytes], list[int]]
+) -> None:
+    # The promise for yesterday was due today at 00:00 UTC, and no run of yesterday is recorded
+    env = {"SHOPWAREHOUSE_SLA_DEADLINE_UTC": "00:00", "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": webhook[0]}
+    result = cli("status", "--check-sla", env=env, returncode=1)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert f"SLA MISSED: data for {yesterday} was due" in result.stdout
+    sent = orjson.loads(webhook[1][0])
+    assert (sent["kind"], sent["state"], sent["day"]) == ("sla", MISSED, yesterday.isoformat())
+    assert sent["subject"].startswith(f"shopwarehouse SLA MISSED: data for {yesterday}")
+    # Without --check-sla, status only shows it
+    assert len(webhook[1]) == 1
+    cli("status", env=env)
+    assert len(webhook[1]) == 1

@@ -54,6 +54,8 @@ class LoadOptions:
     """Only the export of this day (its ``date=`` partition)."""
     since: date | None = None
     """Only exports of this day and later."""
+    until: date | None = None
+    """No exports of a later day (files outside a ``date=`` partition are still read, to be quarantined)."""
     dry_run: bool = False
     """Validate and report; write nothing to the warehouse or the landing zone."""
     max_file_bytes: int = 1 << 30
@@ -135,7 +137,11 @@ def select_files(landing: Landing, options: LoadOptions) -> list[tuple[str, Land
         for obj in landing.list(f"raw/{entity}/"):
             match = _PARTITION.fullmatch(obj.key)
             day = date.fromisoformat(match["date"]) if match else None
-            if (options.on and day != options.on) or (options.since and (day is None or day < options.since)):
+            if (
+                (options.on and day != options.on)
+                or (options.since and (day is None or day < options.since))
+                or (options.until and day is not None and day > options.until)
+            ):
                 continue
             selected.append((entity, obj))
     return selected

@@ -1,32 +1,29 @@
-"""Telling people how a run went: every run's summary goes to the log, and, where configured, to a webhook
-(an HTTP POST of the JSON summary) and to an SNS topic."""
+"""Telling people how a run went, or that the promised time passed: every notice goes to the log, and,
+where configured, to a webhook (an HTTP POST of its JSON) and to an SNS topic."""
 
 from __future__ import annotations
 
 import logging
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from shopwarehouse.config import Settings
+from shopwarehouse.pipeline.report import Notice
 from shopwarehouse.pipeline.retry import TransientError
 from shopwarehouse.s3 import aws_client
-
-if TYPE_CHECKING:
-    from shopwarehouse.pipeline.runner import RunReport
 
 log = logging.getLogger(__name__)
 
 
 class Notifier(Protocol):
-    def send(self, report: RunReport) -> str:
-        """Deliver the run's summary; a word on where it went."""
+    def send(self, notice: Notice) -> str:
+        """Deliver the notice; a word on where it went."""
 
 
 class LogNotifier:
-    def send(self, report: RunReport) -> str:
-        level = logging.ERROR if report.status == "failed" else logging.INFO
-        log.log(level, "run summary %s", report.as_json().decode())
+    def send(self, notice: Notice) -> str:
+        log.log(logging.ERROR if notice.failed else logging.INFO, "notice %s", notice.as_json().decode())
         return "log"
 
 
@@ -36,9 +33,9 @@ class WebhookNotifier:
             raise ValueError(f"SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL={url!r} is not an http(s) URL")
         self.url, self.timeout = url, timeout
 
-    def send(self, report: RunReport) -> str:
+    def send(self, notice: Notice) -> str:
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
-            self.url, data=report.as_json(), headers={"Content-Type": "application/json"}, method="POST"
+            self.url, data=notice.as_json(), headers={"Content-Type": "application/json"}, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
@@ -59,10 +56,17 @@ class SnsNotifier:
         self.topic_arn = topic_arn
         self.client = aws_client("sns", endpoint_url, region)
 
-    def send(self, report: RunReport) -> str:
-        subject = f"shopwarehouse run {report.run_date} on {report.target}: {report.status}"
-        self.client.publish(TopicArn=self.topic_arn, Subject=subject[:100], Message=report.as_json().decode())
+    def send(self, notice: Notice) -> str:
+        # SNS subjects: at most 100 characters, printable ASCII.
+        self.client.publish(
+            TopicArn=self.topic_arn, Subject=notice.subject[:100], Message=notice.as_json().decode()
+        )
         return "sns"
+
+
+def send(settings: Settings, notice: Notice) -> list[str]:
+    """``notice`` to every notifier the settings name; where it went."""
+    return [notifier.send(notice) for notifier in notifiers(settings)]
 
 
 def notifiers(settings: Settings) -> list[Notifier]:

@@ -1,11 +1,16 @@
 """The daily run: one day of data from the landing zone to tested marts, step by step.
 
 The steps, in order (``STEPS``): check that the day's exports have landed, load, check source freshness,
-``dbt build`` (seeds, models, snapshots, tests), the quality gate, and the notification. Each step is
-retried on transient failures only (see :mod:`shopwarehouse.pipeline.retry`); a data failure stops the run
-at once, and the steps after a failed one are skipped. Every step runs again on a re-run: loading skips
-what is loaded, and the incremental models rebuild only what changed, so running a day twice, or after a
-failure at any step, ends in the state of one clean run.
+``dbt build`` (seeds, models, snapshots, tests), the quality gate, the docs site (when turned on), and the
+notification. Each step is retried on transient failures only (see :mod:`shopwarehouse.pipeline.retry`);
+a data failure stops the run at once, and the steps after a failed one are skipped, but for the
+notification. Every step runs again on a re-run: loading skips what is loaded, and the incremental models
+rebuild only what changed, so running a day twice, or after a failure at any step, ends in the state of one
+clean run.
+
+A whole run is one process (``shopwarehouse run``, from cron); under an orchestrator each step is a task of
+its own (``shopwarehouse run --step NAME --run-id ID``), and the steps of one run share what they found
+through the run ledger.
 """
 
 from __future__ import annotations
@@ -13,15 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,116 +35,125 @@ from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
 from shopwarehouse.load.warehouse import open_warehouse
 from shopwarehouse.pipeline import ledger, notify
-from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries
+from shopwarehouse.pipeline.report import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    WARNED,
+    Outcome,
+    RunReport,
+    StepResult,
+)
+from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries, is_transient
+from shopwarehouse.pipeline.sla import deadline_of, parse_deadline
+from shopwarehouse.profile import read_target
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
+    from dbt.contracts.graph.manifest import Manifest
 
 log = logging.getLogger(__name__)
-
-SUCCEEDED, WARNED, FAILED, SKIPPED = "succeeded", "warned", "failed", "skipped"
 
 
 class StepFailed(Exception):
     """A step found something wrong with the data or the models: retrying would not help."""
 
 
-@dataclass(frozen=True)
-class StepResult:
-    name: str
-    status: str
-    attempts: int = 0
-    seconds: float = 0.0
-    detail: str = ""
-
-
-@dataclass
-class RunReport:
-    run_id: str
-    run_date: date
-    target: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    status: str = SUCCEEDED
-    steps: list[StepResult] = field(default_factory=list)
-    rows_loaded: int = 0
-    files_quarantined: int = 0
-    tests_passed: int = 0
-    tests_warned: int = 0
-    tests_failed: int = 0
-    error: str | None = None
-
-    def as_json(self) -> bytes:
-        return orjson.dumps({**asdict(self), "run_date": self.run_date.isoformat()})
-
-    def ledger_rows(self) -> tuple[ledger.Row, list[ledger.Row]]:
-        """The run's row and its steps' rows for the run ledger (see :mod:`shopwarehouse.pipeline.ledger`)."""
-        run: ledger.Row = (
-            self.run_id, self.run_date, self.target, self.status, self.started_at, self.finished_at,
-            self.rows_loaded, self.files_quarantined, self.tests_passed, self.tests_warned, self.tests_failed,
-            self.error,
-        )  # fmt: skip
-        steps: list[ledger.Row] = [
-            (
-                self.run_id,
-                number,
-                step.name,
-                step.status,
-                step.attempts,
-                Decimal(str(step.seconds)),
-                step.detail,
-            )
-            for number, step in enumerate(self.steps, start=1)
-        ]
-        return run, steps
-
-
 @dataclass
 class _Context:
     settings: Settings
     day: date
+    run_id: str
     project_dir: Path
     landing: Landing
-    report: RunReport
-    build_results: list[dict[str, Any]] = field(default_factory=list)
+    done: dict[str, StepResult] = field(default_factory=dict)
+    """The run's steps that have ended, in this process or (one step per process) in the ledger."""
 
 
-def _check_landing(ctx: _Context) -> tuple[str, str]:
+def _check_landing(ctx: _Context) -> Outcome:
+    """The exports of every entity that lands every day (``Entity.every_day``) are there."""
     missing = [
-        entity for entity in ENTITIES if not ctx.landing.list(partition_prefix(entity, ctx.day.isoformat()))
+        name
+        for name, entity in ENTITIES.items()
+        if entity.every_day and not ctx.landing.list(partition_prefix(name, ctx.day.isoformat()))
     ]
     if not missing:
-        return SUCCEEDED, f"every entity's export for {ctx.day} has landed"
+        return Outcome(SUCCEEDED, f"every entity's export for {ctx.day} has landed")
     detail = f"no export for {', '.join(missing)} on {ctx.day} in {ctx.landing.url}"
     if ctx.settings.missing_export == "fail":
         raise StepFailed(f"{detail} (SHOPWAREHOUSE_MISSING_EXPORT=fail)")
-    return WARNED, detail
+    return Outcome(WARNED, detail)
 
 
-def _load(ctx: _Context) -> tuple[str, str]:
-    options = LoadOptions(max_file_bytes=ctx.settings.max_file_bytes, batch_rows=ctx.settings.load_batch_rows)
+def _load(ctx: _Context) -> Outcome:
+    """Every file landed for the day or before it and not loaded yet (late files of earlier days too); never
+    a later day's, so a backfill's day sees the data a run on that day would have seen."""
+    options = LoadOptions(
+        until=ctx.day, max_file_bytes=ctx.settings.max_file_bytes, batch_rows=ctx.settings.load_batch_rows
+    )
     with open_warehouse(ctx.settings, ctx.landing) as warehouse:
         summary = run_load(ctx.landing, warehouse, options)
-    ctx.report.rows_loaded = sum(o.rows for o in summary.outcomes if o.status == Status.LOADED)
-    ctx.report.files_quarantined = len(summary.rejected)
-    loaded = sum(1 for o in summary.outcomes if o.status == Status.LOADED)
-    detail = f"load {summary.load_id}: {loaded} files, {ctx.report.rows_loaded} rows"
+    loaded = [o for o in summary.outcomes if o.status == Status.LOADED]
+    rows = sum(o.rows for o in loaded)
+    detail = f"load {summary.load_id}: {len(loaded)} files, {rows} rows"
+    quarantined = len(summary.rejected)
     if summary.rejected:
         # The good files are loaded and get built; the quarantined ones are reported, for a person to fix.
-        return WARNED, detail + "; quarantined: " + "; ".join(o.reason or o.key for o in summary.rejected)
-    return SUCCEEDED, detail
+        detail += "; quarantined: " + "; ".join(o.reason or o.key for o in summary.rejected)
+    return Outcome(
+        WARNED if quarantined else SUCCEEDED, detail, rows_loaded=rows, files_quarantined=quarantined
+    )
 
 
-def _dbt(ctx: _Context, *args: str) -> list[dict[str, Any]]:
-    """Run dbt on the run's target, in a process of its own (as a scheduler would: no state carried from
-    one invocation to the next); the results of its artefact (``sources.json`` for freshness, else
-    ``run_results.json``). dbt exits with 2 when it could not run at all (no connection, say): transient."""
-    dbt = Path(sys.executable).with_name("dbt")
-    where = ["--project-dir", str(ctx.project_dir), "--target", ctx.settings.target]
-    # The arguments are this module's own and the validated target name: nothing from outside.
-    result = subprocess.run([str(dbt), *args, *where], capture_output=True, text=True, check=False)  # noqa: S603
-    if result.returncode == 2:
-        raise TransientError(f"dbt {args[0]} could not run: {(result.stdout + result.stderr)[-2000:]}")
+_manifests: dict[tuple[Path, str], Manifest] = {}
+"""Parsed projects by directory and rendered profile target (the manifest names the target's database)."""
+
+
+def _dbt(ctx: _Context, *args: str) -> dbtRunnerResult:
+    """Run dbt on the run's target, in this process: the project is parsed once per process, which saves
+    seconds a day in a long backfill. A failure to run at all is transient when its cause is (a connection
+    refused, say), else a :class:`StepFailed`; what the nodes did is for the caller to read."""
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
+
+    where = ["--project-dir", str(ctx.project_dir), "--target", ctx.settings.target, "--quiet"]
+    key = (ctx.project_dir, repr(sorted(read_target(ctx.settings.target).items())))
+    if key not in _manifests:
+        manifest = _invoke(dbtRunner(), "parse", *where).result
+        assert isinstance(manifest, Manifest)  # what dbt parse returns
+        _manifests[key] = manifest
+    return _invoke(dbtRunner(manifest=_manifests[key]), *args, *where)
+
+
+def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
+    try:
+        result: dbtRunnerResult = runner.invoke(list(args))
+    finally:
+        _release_duckdb()
+    if result.exception is not None:
+        cause = result.exception.__cause__ or result.exception
+        if is_transient(cause) or type(cause).__name__ == "FailedToConnectError":
+            raise TransientError(f"dbt {args[0]} could not connect: {result.exception}")
+        raise StepFailed(f"dbt {args[0]} could not run: {result.exception}")
+    return result
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open in a class attribute after an invocation, for in-memory
+    databases' sake; close it, so the loaders and the run ledger (and other processes) can open the file."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:
+        return
+    manager = connections.DuckDBConnectionManager
+    with manager._LOCK:
+        if manager._ENV is not None:
+            manager._ENV.close()
+            manager._ENV = None
+
+
+def _artefact(ctx: _Context, name: str) -> list[dict[str, Any]]:
     target = Path(os.environ.get("DBT_TARGET_PATH") or ctx.project_dir / "target")
-    artefact = "sources.json" if args[0] == "source" else "run_results.json"
-    results: list[dict[str, Any]] = json.loads((target / artefact).read_text())["results"]
+    results: list[dict[str, Any]] = json.loads((target / name).read_text())["results"]
     return results
 
 
@@ -149,90 +161,161 @@ def _kind(result: dict[str, Any]) -> str:
     return str(result["unique_id"]).split(".", 1)[0]
 
 
-def _freshness(ctx: _Context) -> tuple[str, str]:
-    results = _dbt(ctx, "source", "freshness")
+def _freshness(ctx: _Context) -> Outcome:
+    _dbt(ctx, "source", "freshness")
+    results = _artefact(ctx, "sources.json")
     stale = [r["unique_id"] for r in results if r["status"] in ("error", "runtime error")]
     if stale:
         raise StepFailed(f"sources older than their error_after: {', '.join(stale)}")
     late = [r["unique_id"] for r in results if r["status"] == "warn"]
-    return (WARNED, f"late: {', '.join(late)}") if late else (SUCCEEDED, f"{len(results)} sources fresh")
+    return (
+        Outcome(WARNED, f"late: {', '.join(late)}")
+        if late
+        else Outcome(SUCCEEDED, f"{len(results)} sources fresh")
+    )
 
 
-def _build(ctx: _Context) -> tuple[str, str]:
-    results = _dbt(ctx, "build")
+def _build(ctx: _Context) -> Outcome:
+    """``dbt build``; the test results are counted here and judged by the quality gate."""
+    selector = ["--selector", ctx.settings.dbt_selector] if ctx.settings.dbt_selector else []
+    _dbt(ctx, "build", *selector)
+    results = _artefact(ctx, "run_results.json")
     broken = [
         r["unique_id"] for r in results if _kind(r) not in ("test", "unit_test") and r["status"] == "error"
     ]
     if broken:
         raise StepFailed(f"dbt build failed on {', '.join(broken)}")
-    ctx.build_results = results
-    return SUCCEEDED, f"{len(results)} nodes built or tested"
-
-
-def _quality_gate(ctx: _Context) -> tuple[str, str]:
-    tests = [r for r in ctx.build_results if _kind(r) in ("test", "unit_test")]
-    statuses = [r["status"] for r in tests]
-    ctx.report.tests_passed = statuses.count("pass")
-    ctx.report.tests_warned = statuses.count("warn")
-    ctx.report.tests_failed = statuses.count("fail") + statuses.count("error")
+    tests = [r for r in results if _kind(r) in ("test", "unit_test")]
     failing = [r["unique_id"] for r in tests if r["status"] in ("fail", "error")]
-    if failing:
-        raise StepFailed(f"{len(failing)} error-severity tests failed: {', '.join(failing)}")
     warning = [r["unique_id"] for r in tests if r["status"] == "warn"]
-    if warning:
-        return WARNED, f"{len(warning)} tests warn: {', '.join(warning)}"
-    return SUCCEEDED, f"{len(tests)} tests passed"
+    detail = f"{len(results)} nodes built or tested"
+    detail += "".join(
+        f"; {label}: {', '.join(ids)}" for label, ids in (("fail", failing), ("warn", warning)) if ids
+    )
+    return Outcome(
+        SUCCEEDED, detail, tests_passed=sum(r["status"] == "pass" for r in tests), tests_warned=len(warning),
+        tests_failed=len(failing),
+    )  # fmt: skip
 
 
-def _notify(ctx: _Context) -> tuple[str, str]:
-    sent = [notifier.send(ctx.report) for notifier in notify.notifiers(ctx.settings)]
-    return SUCCEEDED, "summary sent to " + ", ".join(sent)
+def _quality_gate(ctx: _Context) -> Outcome:
+    """Error-severity test failures fail the run; warnings are reported. The figures are the build's."""
+    build = ctx.done.get("build")
+    if build is None or build.status == FAILED:
+        raise StepFailed(f"run {ctx.run_id} has no finished build step to judge")
+    if build.tests_failed:
+        raise StepFailed(f"{build.tests_failed} error-severity tests failed ({build.detail})")
+    if build.tests_warned:
+        return Outcome(WARNED, f"{build.tests_warned} tests warn ({build.detail})")
+    if not build.tests_passed:
+        return Outcome(WARNED, f"no tests ran (selector {ctx.settings.dbt_selector})")
+    return Outcome(SUCCEEDED, f"{build.tests_passed} tests passed")
 
 
-STEPS: tuple[tuple[str, Callable[[_Context], tuple[str, str]]], ...] = (
+def _docs(ctx: _Context) -> Outcome:
+    if not ctx.settings.docs_generate:
+        return Outcome(SKIPPED, "off (SHOPWAREHOUSE_DOCS_GENERATE=true turns it on)")
+    if not _dbt(ctx, "docs", "generate").success:
+        raise StepFailed("dbt docs generate failed: see logs/dbt.log")
+    return Outcome(SUCCEEDED, "docs site generated in the dbt target directory")
+
+
+def _notify(ctx: _Context) -> Outcome:
+    sent = notify.send(ctx.settings, _report(ctx).notice(datetime.now(UTC)))
+    return Outcome(SUCCEEDED, "summary sent to " + ", ".join(sent))
+
+
+STEPS: tuple[tuple[str, Callable[[_Context], Outcome]], ...] = (
     ("check_landing", _check_landing),
     ("load", _load),
     ("source_freshness", _freshness),
     ("build", _build),
     ("quality_gate", _quality_gate),
+    ("docs", _docs),
     ("notify", _notify),
 )
+NOTIFY = STEPS[-1][0]
+
+
+def _report(ctx: _Context) -> RunReport:
+    """The run as far as it went: the steps that ended, in order."""
+    steps = [ctx.done[name] for name, _ in STEPS if name in ctx.done]
+    started = min((step.started_at for step in steps), default=datetime.now(UTC))
+    deadline = deadline_of(ctx.day, parse_deadline(ctx.settings.sla_deadline_utc))
+    return RunReport(ctx.run_id, ctx.day, ctx.settings.target, started, steps=steps, sla_deadline=deadline)
+
+
+def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
+    """Step ``number`` (1-based) with its retries, recorded in the ledger as it ends."""
+    name, step = STEPS[number - 1]
+    started = datetime.now(UTC)
+    attempts, transient = 0, False
+
+    def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        return step(ctx)
+
+    try:
+        outcome = call_with_retries(attempt, policy, what=f"step {name} of run {ctx.run_id}")[0]
+    except Exception as error:
+        outcome, transient = Outcome(FAILED, f"{type(error).__name__}: {error}"), is_transient(error)
+    result = StepResult(**asdict(outcome), name=name, attempts=attempts, started_at=started,
+                        finished_at=datetime.now(UTC), transient=transient)  # fmt: skip
+    _record(ctx, number, result, policy)
+    return result
+
+
+def _skip(ctx: _Context, number: int, policy: RetryPolicy) -> None:
+    now = datetime.now(UTC)
+    failed = next(step.name for step in ctx.done.values() if step.status == FAILED)
+    skipped = StepResult(SKIPPED, f"{failed} failed", name=STEPS[number - 1][0], attempts=0, started_at=now,
+                         finished_at=now)  # fmt: skip
+    _record(ctx, number, skipped, policy)
+
+
+def _record(ctx: _Context, number: int, result: StepResult, policy: RetryPolicy) -> None:
+    ctx.done[result.name] = result
+    log.info("step %s", orjson.dumps({"run_id": ctx.run_id, "run_date": ctx.day, **asdict(result)}).decode())
+    call_with_retries(
+        lambda: ledger.record_step(ctx.settings, ctx.landing, ctx.run_id, ctx.day, number, result), policy,
+        what=f"recording step {result.name} of run {ctx.run_id}",
+    )  # fmt: skip
+    if result.name == NOTIFY:
+        report = _report(ctx)
+        report.finished_at = result.finished_at
+        call_with_retries(lambda: ledger.record_run(ctx.settings, ctx.landing, report), policy,
+                          what=f"recording run {ctx.run_id}")  # fmt: skip
 
 
 def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Path) -> RunReport:
-    """Run every step for ``day``; the report says what each did. Never raises for a failed step."""
-    report = RunReport(
-        run_id=new_load_id(), run_date=day, target=settings.target, started_at=datetime.now(UTC)
-    )
-    ctx = _Context(settings, day, project_dir, open_landing(settings), report)
-    for name, step in STEPS:
-        if report.status == FAILED and name != "notify":
-            report.steps.append(StepResult(name, SKIPPED))
-            continue
-        started = time.perf_counter()
-        attempts = 0
-
-        def attempt(step: Callable[[_Context], tuple[str, str]] = step) -> tuple[str, str]:
-            nonlocal attempts
-            attempts += 1
-            return step(ctx)
-
-        try:
-            status, detail = call_with_retries(attempt, policy, what=f"step {name} of run {report.run_id}")[0]
-        except Exception as error:
-            status, detail = FAILED, f"{type(error).__name__}: {error}"
-            report.status, report.error = FAILED, f"{name}: {detail}"
-        if status == WARNED and report.status == SUCCEEDED:
-            report.status = WARNED
-        result = StepResult(name, status, attempts, round(time.perf_counter() - started, 3), detail)
-        report.steps.append(result)
-        log.info("step %s", orjson.dumps({"run_id": report.run_id, "at": datetime.now(UTC).isoformat(),
-                                           **asdict(result)}).decode())  # fmt: skip
-    report.finished_at = datetime.now(UTC)
-    run_row, step_rows = report.ledger_rows()
-    call_with_retries(lambda: ledger.record(settings, ctx.landing, run_row, step_rows), policy,
-                      what=f"recording run {report.run_id}")  # fmt: skip
+    """Run every step for ``day`` in this process; the report says what each did. Never raises for a
+    failed step."""
+    ctx = _Context(settings, day, new_load_id(), project_dir, open_landing(settings))
+    for number, (name, _) in enumerate(STEPS, start=1):
+        if name != NOTIFY and any(step.status == FAILED for step in ctx.done.values()):
+            _skip(ctx, number, policy)
+        else:
+            _run_step(ctx, number, policy)
+    report = _report(ctx)
+    report.finished_at = ctx.done[NOTIFY].finished_at
     return report
+
+
+def run_step(
+    settings: Settings, day: date, name: str, run_id: str, policy: RetryPolicy, project_dir: Path
+) -> tuple[StepResult, RunReport]:
+    """Run the one step ``name`` of run ``run_id`` (an orchestrator's task); the steps of the run that
+    ended before are read from the ledger. The step's result, and the run as far as it went."""
+    numbers = {step_name: number for number, (step_name, _) in enumerate(STEPS, start=1)}
+    if name not in numbers:
+        raise ValueError(f"no step {name!r}; the steps are {', '.join(numbers)}")
+    ctx = _Context(settings, day, run_id, project_dir, open_landing(settings))
+    recorded_day, ctx.done = ledger.steps_of(settings, ctx.landing, run_id)
+    if recorded_day not in (None, day):
+        raise ValueError(f"run {run_id} is the run of {recorded_day}, not of {day}")
+    result = _run_step(ctx, numbers[name], policy)
+    return result, _report(ctx)
 
 
 def backfill(
@@ -250,8 +333,10 @@ def backfill(
         if day in done and not force:
             log.info("backfill: %s already done, skipped (--force runs it again)", day)
         else:
+            started = time.perf_counter()
             report = run_day(settings, day, policy, project_dir)
             reports.append(report)
+            log.info("backfill: %s %s in %.1f s", day, report.status, time.perf_counter() - started)
             if report.status == FAILED:
                 log.error("backfill stopped at %s: %s", day, report.error)
                 break
