@@ -153,6 +153,7 @@ def s3_init(ctx: click.Context) -> None:
 @main.command(name="load")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Only this day's exports.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only exports of this day and later.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="No exports of a later day.")
 @click.option("--all", "load_all", is_flag=True, help="Every export in the landing zone (the default).")
 @click.option(
     "--entity",
@@ -167,6 +168,7 @@ def load_command(
     ctx: click.Context,
     on: datetime | None,
     since: datetime | None,
+    until: datetime | None,
     load_all: bool,
     entities: tuple[str, ...],
     dry_run: bool,
@@ -176,13 +178,14 @@ def load_command(
     Files that fail validation are quarantined with their reason; the others still load. Exits with 1 when
     any file was quarantined, so a scheduler notices.
     """
-    if sum(map(bool, (on, since, load_all))) > 1:
-        raise click.UsageError("give at most one of --date, --since and --all")
+    if sum(map(bool, (on, since or until, load_all))) > 1:
+        raise click.UsageError("give at most one of --date, --since/--until and --all")
     settings = _settings(ctx)
     options = LoadOptions(
         entities=entities or tuple(ENTITIES),
         on=on.date() if on else None,
         since=since.date() if since else None,
+        until=until.date() if until else None,
         dry_run=dry_run,
         max_file_bytes=settings.max_file_bytes,
         batch_rows=settings.load_batch_rows,

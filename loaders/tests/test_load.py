@@ -285,6 +285,10 @@ def test_dry_run_validates_and_writes_nothing(warehouse_target: WarehouseTarget,
             "raw/products/date=2024-03-03/products_20240303_000.csv",
             "raw/products/date=2024-03-04/products_20240304_000.csv",
         }),
+        (["--since", "2024-03-02", "--until", "2024-03-03", "--entity", "payments"], {
+            "raw/payments/date=2024-03-02/payments_20240302_000.csv",
+            "raw/payments/date=2024-03-03/payments_20240303_000.csv",
+        }),
     ],
 )  # fmt: skip
 def test_date_and_entity_flags_select_files(
@@ -299,7 +303,7 @@ def test_conflicting_date_flags_are_refused(tmp_path: Path) -> None:
     result = cli(
         "load", "--date", "2024-03-01", "--all", env={"SHOPWAREHOUSE_LANDING": str(tmp_path)}, returncode=2
     )
-    assert "at most one of --date, --since and --all" in result.stderr
+    assert "at most one of --date, --since/--until and --all" in result.stderr
 
 
 def test_unknown_profile_target_names_the_fix(tmp_path: Path) -> None:

@@ -1,0 +1,199 @@
+"""Benchmark the whole pipeline on the embedded default (DuckDB, a landing directory) beside its floor.
+
+    python scripts/bench.py [--orders 1000000] [--orders-per-day 10000] [--out docs/benchmarks]
+
+For a history of ORDERS orders at about ORDERS-PER-DAY a day (so ORDERS / ORDERS-PER-DAY days), plus one
+more day, each phase in a fresh process (its wall time and peak memory measured by the parent):
+- generate: the history and the extra day, CSV;
+- load: ``shopwarehouse load --until <last day of history>``;
+- build: ``dbt build``, the whole project from empty (seeds, models, snapshots, every test);
+- daily: ``shopwarehouse run --date <extra day>``: the day loaded and built on top of the history, with
+  every step of the daily run (freshness, the incremental build and every test, the quality gate);
+- floor: one hand-written DuckDB SQL script (``bench_floor.sql``) computing the daily KPIs straight from
+  the same raw files (the latest version of each row, currency conversion, first orders), checked equal to
+  the pipeline's ``kpi_daily``;
+- growth: the same daily run on a history a tenth as long (same daily volume), so the daily run's cost at
+  1x and 10x history can be compared.
+Writes ``bench-<orders>.md`` and ``.json`` under --out and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+START = date(2023, 1, 1)
+# Orders made per unit of the generator's --orders-per-day level, from its weekly, seasonal and yearly
+# growth factors (measured over 100 to 1000 days from 2023-01-01).
+ORDERS_PER_LEVEL_DAY = 1.27
+KPI_COLUMNS = (
+    "orders_placed", "valid_orders", "gross_revenue", "discounts", "refunds", "net_revenue", "paid_revenue",
+    "average_order_value", "units_sold", "new_customers", "returning_customers", "active_customers",
+    "payment_attempts", "payment_success_rate", "refund_rate",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: float
+    peak_mb: float
+
+
+def run_phase(name: str, command: list[str], env: dict[str, str]) -> Phase:
+    """``command`` in a process of its own; its wall time and peak resident memory (of it and its children)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read() if process.stdout else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{name}: {' '.join(command)} failed:\n{output.decode(errors='replace')[-4000:]}")
+    return Phase(name, seconds, usage.ru_maxrss / 1024)
+
+
+def environment(landing: Path, database: Path, target: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SHOPWAREHOUSE_TARGET": "duckdb",
+        "SHOPWAREHOUSE_LANDING": str(landing),
+        "SHOPWAREHOUSE_DUCKDB_PATH": str(database),
+        "SHOPWAREHOUSE_MISSING_EXPORT": "warn",
+        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+    }
+
+
+@dataclass(frozen=True)
+class History:
+    orders: int
+    days: int
+    raw_mb: float
+    raw_rows: int
+    phases: dict[str, Phase]
+
+    @property
+    def last_day(self) -> date:
+        return START + timedelta(days=self.days - 1)
+
+
+def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> History:
+    """Generate ``orders`` orders of history plus one day, load the history and build it; with ``full``,
+    also time the floor. Then time the daily run of the extra day."""
+    days = max(2, round(orders / per_day))
+    landing, database, target = work / "landing", work / "warehouse.duckdb", work / "target"
+    env = environment(landing, database, target)
+    shopwarehouse = str(BIN / "shopwarehouse")
+    level = per_day / ORDERS_PER_LEVEL_DAY
+    phases = {}
+    phases["generate"] = run_phase("generate", [shopwarehouse, "generate", "--start", START.isoformat(),
+                                                "--days", str(days + 1), "--orders-per-day", f"{level:.2f}"], env)  # fmt: skip
+    last = START + timedelta(days=days - 1)
+    history_files = [p for p in (landing / "raw").rglob("*.csv") if f"date={last + timedelta(days=1)}" not in str(p)]
+    raw_mb = sum(p.stat().st_size for p in history_files) / 1e6
+    phases["load"] = run_phase("load", [shopwarehouse, "load", "--until", last.isoformat()], env)
+    phases["build"] = run_phase("build", [str(BIN / "dbt"), "build", "--project-dir", str(REPO), "--target", "duckdb",
+                                          "--quiet"], env)  # fmt: skip
+    if full:
+        floor_db = work / "floor.duckdb"
+        phases["floor"] = run_phase("floor", [sys.executable, __file__, "--floor", str(landing), str(floor_db),
+                                              last.isoformat()], env)  # fmt: skip
+        check_floor(floor_db, database)
+    phases["daily"] = run_phase("daily", [shopwarehouse, "run", "--date", (last + timedelta(days=1)).isoformat()], env)
+    with duckdb.connect(str(database), read_only=True) as conn:
+        made = conn.execute("select count(*) from main_marts.fct_orders where ordered_date <= ?", [last]).fetchone()
+        rows = conn.execute(
+            "select sum(row_count) from raw._load_files where status = 'loaded' and file_key not like ?",
+            [f"%date={last + timedelta(days=1)}%"],
+        ).fetchone()
+    return History(made[0] if made else 0, days, raw_mb, rows[0] if rows else 0, phases)
+
+
+def floor(landing: str, database: str, last_day: str) -> None:
+    """The floor's own process: the hand-written KPI script over the history's raw files."""
+    sql = (Path(__file__).with_name("bench_floor.sql").read_text()
+           .replace("{landing}", landing).replace("{seeds}", str(REPO / "seeds")).replace("{last_day}", last_day))  # fmt: skip
+    with duckdb.connect(database) as conn:
+        conn.execute(sql)
+
+
+def check_floor(floor_db: Path, database: Path) -> None:
+    """The floor computes what the pipeline does, or its time means nothing."""
+    columns = ", ".join(KPI_COLUMNS)
+    with duckdb.connect(str(database), read_only=True) as conn:
+        pipeline = conn.execute(f"select date_day, {columns} from main_marts.kpi_daily order by 1").fetchall()
+    with duckdb.connect(str(floor_db), read_only=True) as conn:
+        hand = conn.execute(f"select date_day, {columns} from floor_kpi_daily order by 1").fetchall()
+    if pipeline != hand:
+        differ = [(p, h) for p, h in zip(pipeline, hand, strict=False) if p != h][:3]
+        sys.exit(f"the floor's KPIs differ from kpi_daily ({len(pipeline)} vs {len(hand)} days): {differ}")
+
+
+def report(scale: History, small: History, args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    p = scale.phases
+    pipeline = p["load"].seconds + p["build"].seconds
+    total = p["generate"].seconds + pipeline + p["daily"].seconds
+    peak = max(phase.peak_mb for phase in p.values())
+    growth = p["daily"].seconds / small.phases["daily"].seconds
+    rows = [
+        ("generate", f"{p['generate'].seconds:.1f}", f"{p['generate'].peak_mb:,.0f}", f"{scale.orders:,} orders, {scale.days + 1} days"),
+        ("load", f"{p['load'].seconds:.1f}", f"{p['load'].peak_mb:,.0f}",
+         f"{scale.raw_mb / p['load'].seconds:,.0f} MB/s, {scale.raw_rows / p['load'].seconds:,.0f} rows/s ({scale.raw_mb:,.0f} MB, {scale.raw_rows:,} rows)"),
+        ("full dbt build", f"{p['build'].seconds:.1f}", f"{p['build'].peak_mb:,.0f}", "seeds, models, snapshots and every test, from empty"),
+        ("pipeline (load + build)", f"{pipeline:.1f}", f"{max(p['load'].peak_mb, p['build'].peak_mb):,.0f}",
+         f"**{pipeline / p['floor'].seconds:.2f}x the floor** (target: within 3x at 10M orders)"),
+        ("floor (hand-written DuckDB SQL)", f"{p['floor'].seconds:.1f}", f"{p['floor'].peak_mb:,.0f}", "kpi_daily from the raw files; equal to the pipeline's"),
+        ("daily run, 1 more day", f"{p['daily'].seconds:.1f}", f"{p['daily'].peak_mb:,.0f}",
+         f"**{p['daily'].seconds / p['build'].seconds:.1%} of the full build** (targets: < 10 s, < 10%)"),
+        (f"daily run on {small.orders:,}-order history", f"{small.phases['daily'].seconds:.1f}", f"{small.phases['daily'].peak_mb:,.0f}",
+         f"**10x history costs {growth:.2f}x** (target: < 1.5x)"),
+        ("total (generate, load, build, daily)", f"{total:.1f}", f"{peak:,.0f}", f"peak memory {peak / 1024:.2f} GB (target: < 4 GB at 10M orders)"),
+    ]  # fmt: skip
+    table = "\n".join(
+        ["| phase | seconds | peak MB | figures |", "|---|---:|---:|---|"] + [f"| {' | '.join(r)} |" for r in rows]
+    )
+    command = f"make bench ORDERS={args.orders}"
+    text = (f"# Benchmark: {scale.orders:,} orders\n\nMeasured with `{command}` ({os.cpu_count()} cores), "
+            f"DuckDB, a landing directory; each phase in a fresh process.\n\n{table}\n")  # fmt: skip
+    figures = {"orders": scale.orders, "days": scale.days, "raw_mb": scale.raw_mb, "raw_rows": scale.raw_rows,
+               "phases": {k: asdict(v) for k, v in p.items()}, "pipeline_over_floor": pipeline / p["floor"].seconds,
+               "daily_over_build": p["daily"].seconds / p["build"].seconds, "small_history_orders": small.orders,
+               "small_history_daily": asdict(small.phases["daily"]), "growth_10x": growth, "peak_mb": peak}  # fmt: skip
+    return text, figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--orders-per-day", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
+    parser.add_argument("--floor", nargs=3, metavar=("LANDING", "DATABASE", "LAST_DAY"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.floor:
+        floor(*args.floor)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        small = build_history(Path(tmp) / "small", args.orders // 10, args.orders_per_day, full=False)
+        scale = build_history(Path(tmp) / "scale", args.orders, args.orders_per_day, full=True)
+    text, figures = report(scale, small, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"bench-{args.orders}.md").write_text(text)
+    (args.out / f"bench-{args.orders}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
