@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format orchestration bench-generate bench-load lock clean
+.PHONY: help install demo test lint format orchestration bench bench-generate bench-load lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 
 orchestration: $(STAMP)  ## regenerate deploy/ (crontab, Airflow DAG, Step Functions) from the run's steps
 	$(BIN)/shopwarehouse orchestration --out deploy
+
+ORDERS ?= 1000000
+bench: $(STAMP)  ## the whole pipeline at ORDERS orders beside its floor; writes docs/benchmarks/
+	$(BIN)/python scripts/bench_pipeline.py --orders $(ORDERS)
 
 bench-generate: $(STAMP)  ## orders/second of the data generator for 1M orders
 	$(BIN)/python scripts/bench_generate.py --orders 1000000

@@ -127,13 +127,15 @@ orders_per_day as (
 ),
 
 payments_per_day as (
+    -- a payment whose order has not landed yet waits for it, as in fct_payments
     select
-        created_date as date_day,
+        payments.created_date as date_day,
         count(*) as payment_attempts,
-        sum(case when is_captured then 1 else 0 end) as captured,
-        sum(case when is_failed then 1 else 0 end) as failed
+        sum(case when payments.is_captured then 1 else 0 end) as captured,
+        sum(case when payments.is_failed then 1 else 0 end) as failed
     from payments
-    group by created_date
+    semi join orders on payments.order_id = orders.order_id
+    group by payments.created_date
 ),
 
 days as (
