@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +51,26 @@ def cli(
         f"shopwarehouse {' '.join(args)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}"
     )
     return result
+
+
+def kill_after_commits(args: list[str], env: dict[str, str], commits: int) -> None:
+    """Run ``shopwarehouse *args`` and SIGKILL it (no clean-up of any kind) as soon as it has logged
+    ``commits`` committed load batches; fails the test if it ended before."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shopwarehouse", *args],
+        env={**os.environ, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = 0
+    for line in process.stderr:
+        seen += " committed " in line
+        if seen == commits:
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"shopwarehouse {' '.join(args)} ended before it was killed"
 
 
 def start_server(

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -14,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 from bad_files import BAD_FILES, ITEMS_HEADER, csv_file
-from conftest import DAYS, START, WarehouseTarget, cli
+from conftest import DAYS, START, WarehouseTarget, cli, kill_after_commits
 from contract_reader import read_file
 
 from shopwarehouse.config import Settings
@@ -162,22 +158,11 @@ def test_failure_after_copy_before_commit_leaves_nothing(
 def test_killed_load_reruns_to_exactly_once(warehouse_target: WarehouseTarget, tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing", days=20, orders_per_day=400)
     rows, _ = expected_rows(landing)
-    env = {**os.environ, "SHOPWAREHOUSE_LANDING": landing.url, "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "2000"}
 
     # GIVEN a load process killed (SIGKILL: no clean-up of any kind) in the middle of its files, after a
     # few batches were committed
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shopwarehouse", "load"], env=env, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stderr is not None
-    commits = 0
-    for line in process.stderr:
-        commits += " committed " in line
-        if commits == 5:
-            process.send_signal(signal.SIGKILL)
-            break
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the load finished before it could be killed"
+    env = {"SHOPWAREHOUSE_LANDING": landing.url, "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "2000"}
+    kill_after_commits(["load"], env, commits=5)
     assert 0 < warehouse_target.count("select count(*) from raw._load_files") < len(landing.list("raw/"))
 
     # WHEN it runs again THEN each row is loaded exactly once

@@ -7,9 +7,6 @@ import hashlib
 import os
 import random
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +16,7 @@ import duckdb
 import orjson
 import psycopg2
 import pytest
-from conftest import REPO, cli
+from conftest import REPO, cli, kill_after_commits
 
 from shopwarehouse.config import Settings
 from shopwarehouse.generate import GenerateOptions, generate
@@ -305,19 +302,7 @@ def test_a_run_killed_mid_load_and_run_again_ends_as_a_clean_run(
     day_settings: Settings, tmp_path: Path
 ) -> None:
     # GIVEN a run killed (SIGKILL: no clean-up of any kind) after its fifth committed file
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shopwarehouse", "run", "--date", DAY.isoformat()],
-        env={**os.environ, "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "1"}, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stderr is not None
-    commits = 0
-    for line in process.stderr:
-        commits += " committed " in line
-        if commits == 5:
-            process.send_signal(signal.SIGKILL)
-            break
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    kill_after_commits(["run", "--date", DAY.isoformat()], {"SHOPWAREHOUSE_LOAD_BATCH_ROWS": "1"}, commits=5)
 
     # WHEN the day runs again
     cli("run", "--date", DAY.isoformat())
