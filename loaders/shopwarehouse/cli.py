@@ -220,10 +220,6 @@ def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOpt
         loader_log.setLevel(level)
 
 
-def _policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
-
-
 RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,128}")
 
 
@@ -252,12 +248,16 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
         raise click.UsageError(f"--run-id {run_id!r}: use 1 to 128 of A-Z a-z 0-9 _ . : + -")
     settings = _settings(ctx)
     run_date = day.date() if day else datetime.now(UTC).date() - timedelta(days=1)
+    policy = RetryPolicy.from_settings(settings)
     if step is None:
-        report = run_day(settings, run_date, _policy(settings), Path.cwd())
+        report = run_day(settings, run_date, policy, Path.cwd())
         exit_code = report.exit_code
     else:
         assert run_id is not None
-        result, report = run_step(settings, run_date, step, run_id, _policy(settings), Path.cwd())
+        try:
+            result, report = run_step(settings, run_date, step, run_id, policy, Path.cwd())
+        except ValueError as error:  # a run id of another day
+            raise click.ClickException(str(error)) from error
         exit_code = result.exit_code or (EXIT_FAILED if step == NOTIFY and report.status == FAILED else 0)
     for result in report.steps:
         attempts = f"{result.attempts} attempt(s)"
@@ -279,7 +279,8 @@ def backfill_command(ctx: click.Context, start: datetime, end: datetime, force: 
     if end < start:
         raise click.UsageError("--end is before --start")
     settings = _settings(ctx)
-    reports = backfill(settings, start.date(), end.date(), _policy(settings), Path.cwd(), force=force)
+    policy = RetryPolicy.from_settings(settings)
+    reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
     for report in reports:
         rows = report.total("rows_loaded")
         click.echo(f"{report.run_date}  {report.status:<10}{rows:>10} rows  {report.error or ''}")

@@ -8,7 +8,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from shopwarehouse.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,6 +36,10 @@ class RetryPolicy:
     max_seconds: float = 60.0
     jitter: float = 0.25
     """Each wait is varied by up to this fraction, so retries from several runs do not collide."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
 
     def delay(self, failures: int, rng: random.Random) -> float:
         wait: float = min(self.max_seconds, self.base_seconds * 2.0 ** (failures - 1))
