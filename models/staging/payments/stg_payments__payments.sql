@@ -1,8 +1,11 @@
+{{ config(unique_key='payment_id') }}
+
 with
 
 source as (
 
     select * from {{ source('payments', 'payments') }}
+    {{ changed_keys(source('payments', 'payments'), 'payment_id') }}
 
 ),
 

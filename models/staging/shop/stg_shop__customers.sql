@@ -1,8 +1,11 @@
+{{ config(unique_key='customer_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'customers') }}
+    {{ changed_keys(source('shop', 'customers'), 'customer_id') }}
 
 ),
 

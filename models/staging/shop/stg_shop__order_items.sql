@@ -1,8 +1,11 @@
+{{ config(unique_key='order_item_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'order_items') }}
+    {{ changed_keys(source('shop', 'order_items'), 'order_item_id') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(unique_key='order_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'orders') }}
+    {{ changed_keys(source('shop', 'orders'), 'order_id') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(unique_key='product_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'products') }}
+    {{ changed_keys(source('shop', 'products'), 'product_id') }}
 
 ),
 

@@ -1,0 +1,20 @@
+{% macro changed_keys(source_relation, key) -%}
+    {#- For an incremental staging model: a filter keeping only the keys with a raw row loaded after the
+        newest row the model holds (less var('lookback_hours')), with every raw version of each, so the
+        latest version (and an erasure) is still chosen among all of a key's versions. Nothing on a full
+        build. Raw tables grow in load order, so the scan for new rows reads little of them. -#}
+    {%- if is_incremental() %}
+        {%- set cutoff -%}
+            (
+                select coalesce(
+                    {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(loaded_at)') }},
+                    cast('1900-01-01' as {{ dbt.type_timestamp() }})
+                )
+                from {{ this }}
+            )
+        {%- endset %}
+    where {{ key }} in (
+        select {{ key }} from {{ source_relation }} where _loaded_at > {{ cutoff }}
+    )
+    {%- endif %}
+{%- endmacro %}
