@@ -5,7 +5,8 @@
 For a history of ORDERS orders at about ORDERS-PER-DAY a day (so ORDERS / ORDERS-PER-DAY days), plus one
 more day, each phase in a fresh process (its wall time and peak memory measured by the parent):
 - generate: the history and the extra day, CSV;
-- load: ``shopwarehouse load --until <last day of history>``;
+- load: ``shopwarehouse load --until <last day of history>``, then each file's ``_loaded_at`` set to 02:00
+  UTC the day after its export, as daily loads would have stamped it (not timed);
 - build: ``dbt build``, the whole project from empty (seeds, models, snapshots, every test);
 - daily: ``shopwarehouse run --date <extra day>``: the day loaded and built on top of the history, with
   every step of the daily run (freshness, the incremental build and every test, the quality gate);
@@ -31,6 +32,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+
+from shopwarehouse.contract import ENTITIES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -110,6 +113,7 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
     history_files = [p for p in (landing / "raw").rglob("*.csv") if f"date={day}" not in str(p)]
     raw_mb = sum(p.stat().st_size for p in history_files) / 1e6
     phases["load"] = run_phase("load", [shopwarehouse, "load", "--until", last.isoformat()], env)
+    stamp_as_daily_loads(database)
     dbt_build = [str(BIN / "dbt"), "build", "--project-dir", str(REPO), "--target", "duckdb", "--quiet"]
     phases["build"] = run_phase("build", dbt_build, env)
     if full:
@@ -127,6 +131,16 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
             [f"%date={day}%"],
         ).fetchone()
     return History(made[0] if made else 0, days, raw_mb, rows[0] if rows else 0, phases)
+
+
+def stamp_as_daily_loads(database: Path) -> None:
+    """Make the history look loaded as it is in production: each file at 02:00 UTC the day after its
+    export, not all of it a minute ago. The incremental models look back ``lookback_hours`` (72) of load
+    time from what they hold, so a history loaded in one go would be all "new" to the daily run."""
+    with duckdb.connect(str(database)) as conn:
+        for entity in ENTITIES:
+            export_day = "cast(regexp_extract(_source_file, 'date=([0-9-]+)', 1) as date)"
+            conn.execute(f"update raw.{entity} set _loaded_at = {export_day} + interval 26 hour")
 
 
 def floor(landing: str, database: str, last_day: str) -> None:
