@@ -63,6 +63,10 @@ items_per_order as (
         cast(sum(quantity) as bigint) as item_count,
         max(loaded_at) as loaded_at
     from order_items
+    {% if is_incremental() %}
+    -- only the orders rebuilt: the lines of the whole history need not be summed every day
+    where order_id in (select scope.order_id from scope)
+    {% endif %}
     group by order_id
 
 ),
@@ -78,6 +82,9 @@ payments_per_order as (
         sum(refunded_amount_reporting) as refunded_amount_reporting,
         max(loaded_at) as loaded_at
     from payments
+    {% if is_incremental() %}
+    where order_id in (select scope.order_id from scope)
+    {% endif %}
     group by order_id
 
 ),
