@@ -33,14 +33,12 @@ from pathlib import Path
 
 import duckdb
 
+from bench_generate import ORDERS_PER_LEVEL_DAY
 from shopwarehouse.contract import ENTITIES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 START = date(2023, 1, 1)
-# Orders made per unit of the generator's --orders-per-day level, from its weekly, seasonal and yearly
-# growth factors (measured over 100 to 1000 days from 2023-01-01).
-ORDERS_PER_LEVEL_DAY = 1.27
 KPI_COLUMNS = (
     "orders_placed", "valid_orders", "gross_revenue", "discounts", "refunds", "net_revenue", "paid_revenue",
     "average_order_value", "units_sold", "new_customers", "returning_customers", "active_customers",
@@ -89,10 +87,6 @@ class History:
     raw_mb: float
     raw_rows: int
     phases: dict[str, Phase]
-
-    @property
-    def last_day(self) -> date:
-        return START + timedelta(days=self.days - 1)
 
 
 def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> History:
