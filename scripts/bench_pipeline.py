@@ -4,7 +4,9 @@
 
 For a history of ORDERS orders at about ORDERS-PER-DAY a day (so ORDERS / ORDERS-PER-DAY days), plus one
 more day, each phase in a fresh process (its wall time and peak memory measured by the parent):
-- generate: the history and the extra day, CSV;
+- generate: the history and the extra day, CSV, from a steady shop (``generate --steady``: no growth, so
+  the extra day has the same volume whatever the history's length; it is always DAY, so the same weekday
+  and season too);
 - load: ``shopwarehouse load --until <last day of history>``, then each file's ``_loaded_at`` set to 02:00
   UTC the day after its export, as daily loads would have stamped it (not timed);
 - build: ``dbt build``, the whole project from empty (seeds, models, snapshots, every test);
@@ -33,12 +35,11 @@ from pathlib import Path
 
 import duckdb
 
-from bench_generate import ORDERS_PER_LEVEL_DAY
 from shopwarehouse.contract import ENTITIES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-START = date(2023, 1, 1)
+DAY = date(2025, 4, 16)  # the daily run's day: a Wednesday of average demand (seasonal factor 1.0)
 KPI_COLUMNS = (
     "orders_placed", "valid_orders", "gross_revenue", "discounts", "refunds", "net_revenue", "paid_revenue",
     "average_order_value", "units_sold", "new_customers", "returning_customers", "active_customers",
@@ -96,13 +97,11 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
     landing, database, target = work / "landing", work / "warehouse.duckdb", work / "target"
     env = environment(landing, database, target)
     shopwarehouse = str(BIN / "shopwarehouse")
-    level = per_day / ORDERS_PER_LEVEL_DAY
-    day = START + timedelta(days=days)  # the day after the history: the daily run's
-    last = day - timedelta(days=1)
+    day, last = DAY, DAY - timedelta(days=1)
     phases = {}
-    generate = ["generate", "--start", START.isoformat(), "--days", str(days + 1)]
+    generate = ["generate", "--steady", "--start", (DAY - timedelta(days=days)).isoformat()]
     phases["generate"] = run_phase(
-        "generate", [shopwarehouse, *generate, "--orders-per-day", f"{level:.2f}"], env
+        "generate", [shopwarehouse, *generate, "--days", str(days + 1), "--orders-per-day", str(per_day)], env
     )
     history_files = [p for p in (landing / "raw").rglob("*.csv") if f"date={day}" not in str(p)]
     raw_mb = sum(p.stat().st_size for p in history_files) / 1e6

@@ -16,7 +16,9 @@ select
     city,
     is_marketing_opt_in,
     is_erased,
-    updated_at
+    updated_at,
+    loaded_at
 from {{ ref('stg_shop__customers') }}
+{{ changed_since_snapshot() }}
 
 {% endsnapshot %}

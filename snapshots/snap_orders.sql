@@ -16,7 +16,9 @@ select
     total_amount,
     currency,
     ordered_at,
-    updated_at
+    updated_at,
+    loaded_at
 from {{ ref('stg_shop__orders') }}
+{{ changed_since_snapshot() }}
 
 {% endsnapshot %}

@@ -79,6 +79,12 @@ def main(
     show_default=True,
     help="Base order volume before weekly, seasonal and growth factors.",
 )
+@click.option(
+    "--growth/--steady",
+    default=True,
+    show_default=True,
+    help="Sign-ups and repeat orders grow day by day, or stay level (a steady shop, for benchmarks).",
+)
 @click.option("--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--gzip/--no-gzip", default=False, show_default=True, help="Gzip CSV and JSON Lines files.")
 @click.option("--max-rows-per-file", type=click.IntRange(min=1), default=250_000, show_default=True)
@@ -89,6 +95,7 @@ def generate_command(
     start: datetime | None,
     days: int,
     orders_per_day: float,
+    growth: bool,
     file_format: str,
     gzip: bool,
     max_rows_per_file: int,
@@ -101,6 +108,7 @@ def generate_command(
         days=days,
         seed=seed,
         orders_per_day=orders_per_day,
+        growth=growth,
         file_format=file_format,
         gzip=gzip,
         max_rows_per_file=max_rows_per_file,

@@ -43,8 +43,13 @@ class Settings:
     retry_base_seconds: float = 2.0
     """The wait after a step's first transient failure; it doubles after each further one (with jitter)."""
 
-    dbt_selector: str | None = None
-    """The selector (``selectors.yml``) the daily run's ``dbt build`` runs; ``None``: the whole project."""
+    dbt_selector: str = "daily"
+    """The selector (``selectors.yml``) the daily run's ``dbt build`` runs: ``daily`` is every node but the
+    unit tests, which belong to development and CI."""
+
+    test_scope: str = "recent"
+    """What the daily run's data tests read (dbt var ``test_scope``): ``recent``, the rows loaded within the
+    incremental lookback; ``all``, every row."""
 
     docs_generate: bool = False
     """Whether the daily run also regenerates the docs site (``dbt docs generate``) after the quality gate."""
@@ -80,7 +85,8 @@ class Settings:
             retry_base_seconds=float(
                 env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
             ),
-            dbt_selector=env.get("SHOPWAREHOUSE_DBT_SELECTOR") or None,
+            dbt_selector=env.get("SHOPWAREHOUSE_DBT_SELECTOR") or defaults.dbt_selector,
+            test_scope=env.get("SHOPWAREHOUSE_TEST_SCOPE") or defaults.test_scope,
             docs_generate=_flag(env, "SHOPWAREHOUSE_DOCS_GENERATE"),
             sla_deadline_utc=env.get("SHOPWAREHOUSE_SLA_DEADLINE_UTC") or defaults.sla_deadline_utc,
             notify_webhook_url=env.get("SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL") or None,
@@ -106,6 +112,8 @@ class Settings:
             raise ValueError(
                 f"SHOPWAREHOUSE_TARGET={self.target!r} is not a known target; use one of {TARGETS}"
             )
+        if self.test_scope not in ("recent", "all"):
+            raise ValueError(f"SHOPWAREHOUSE_TEST_SCOPE={self.test_scope!r}: use recent or all")
         if self.missing_export not in ("fail", "warn"):
             raise ValueError(f"SHOPWAREHOUSE_MISSING_EXPORT={self.missing_export!r}: use fail or warn")
         for name, value in (

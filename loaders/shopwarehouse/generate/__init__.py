@@ -32,6 +32,7 @@ class GenerateOptions:
     days: int = 30
     seed: int = 7
     orders_per_day: float = 500.0
+    growth: bool = True
     file_format: str = "csv"
     gzip: bool = False
     max_rows_per_file: int = 250_000
@@ -64,7 +65,7 @@ def generate(landing: Landing, options: GenerateOptions) -> GenerateSummary:
     that day is not written yet, exactly as in production.
     """
     started = time.perf_counter()
-    shop = Shop(options.seed, options.start, options.orders_per_day)
+    shop = Shop(options.seed, options.start, options.orders_per_day, growth=options.growth)
     summary = GenerateSummary()
     arrivals: dict[int, list[_File]] = {}
     suffix = file_suffix(options.file_format, options.gzip)

@@ -136,10 +136,11 @@ def concat(parts: list[Columns]) -> Columns:
 class Shop:
     """The simulated shop; :meth:`day` advances it by one day and returns that day's exported rows."""
 
-    def __init__(self, seed: int, start: date, orders_per_day: float) -> None:
+    def __init__(self, seed: int, start: date, orders_per_day: float, *, growth: bool = True) -> None:
         self.seed = seed
         self.start = start
         self.base = orders_per_day
+        self.growth = growth  # off: a steady shop, the same volume on day 1,000 as on day 1
         self.queues = {name: VersionQueue() for name in ENTITIES}
         self.deferred: dict[str, Columns] = {}
         # Customer state (one entry per customer ever created).
@@ -166,8 +167,9 @@ class Shop:
         else:
             self._change_catalogue(rng, day_start)
         demand = self.base * WEEKDAY_FACTOR[day.weekday()] * seasonal_factor(day)
-        new_customers = self._sign_up(rng, day_start, demand * (1 + SIGNUP_GROWTH_PER_DAY * index))
-        self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * index), new_customers)
+        grown = index if self.growth else 0
+        new_customers = self._sign_up(rng, day_start, demand * (1 + SIGNUP_GROWTH_PER_DAY * grown))
+        self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * grown), new_customers)
         return {name: self._export_rows(rng, name, day_end) for name in self.queues}
 
     # -- customers ---------------------------------------------------------------------------------------

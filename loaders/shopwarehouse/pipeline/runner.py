@@ -177,8 +177,8 @@ def _freshness(ctx: _Context) -> Outcome:
 
 def _build(ctx: _Context) -> Outcome:
     """``dbt build``; the test results are counted here and judged by the quality gate."""
-    selector = ["--selector", ctx.settings.dbt_selector] if ctx.settings.dbt_selector else []
-    _dbt(ctx, "build", *selector)
+    scope = json.dumps({"test_scope": ctx.settings.test_scope})
+    _dbt(ctx, "build", "--selector", ctx.settings.dbt_selector, "--vars", scope)
     results = _artefact(ctx, "run_results.json")
     broken = [
         r["unique_id"] for r in results if _kind(r) not in ("test", "unit_test") and r["status"] == "error"

@@ -1,14 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+touched_customers as (
+
+    -- Customers whose own row or any of whose orders was loaded since the last build: rebuilt whole.
+    {%- set cutoff -%}
+        (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }})
+    {%- endset %}
+    select customer_id from {{ ref('stg_shop__customers') }} where loaded_at > {{ cutoff }}
+    union
+    select customer_id from {{ ref('stg_shop__orders') }} where loaded_at > {{ cutoff }}
+
+),
+{% endif %}
 
 customers as (
 
     select * from {{ ref('stg_shop__customers') }}
+    {% if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {% endif %}
 
 ),
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {% endif %}
 
 ),
 
@@ -26,7 +54,8 @@ order_history as (
         max(ordered_at) as last_ordered_at,
         min(case when is_valid_order then ordered_at end) as first_valid_ordered_at,
         cast(sum(case when is_valid_order then 1 else 0 end) as bigint) as lifetime_valid_orders,
-        sum(case when is_valid_order then total_amount_reporting else 0 end) as lifetime_revenue_reporting
+        sum(case when is_valid_order then total_amount_reporting else 0 end) as lifetime_revenue_reporting,
+        max(loaded_at) as loaded_at
     from orders
     group by customer_id
 
@@ -45,7 +74,8 @@ all_customers as (
         is_erased,
         false as is_placeholder,
         created_at,
-        updated_at
+        updated_at,
+        loaded_at
     from customers
 
     union all
@@ -62,7 +92,8 @@ all_customers as (
         false as is_erased,
         true as is_placeholder,
         null as created_at,
-        null as updated_at
+        null as updated_at,
+        order_history.loaded_at
     from order_history
     left join customers
         on order_history.customer_id = customers.customer_id
@@ -90,7 +121,9 @@ final as (
             as cohort_month,
         coalesce(order_history.lifetime_valid_orders, 0) as lifetime_valid_orders,
         cast(coalesce(order_history.lifetime_revenue_reporting, 0) as decimal(18, 2)) as lifetime_revenue_reporting,
-        all_customers.updated_at
+        all_customers.updated_at,
+        greatest(all_customers.loaded_at, coalesce(order_history.loaded_at, all_customers.loaded_at))
+            as source_loaded_at
     from all_customers
     left join order_history
         on all_customers.customer_id = order_history.customer_id

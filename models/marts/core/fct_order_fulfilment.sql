@@ -1,8 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 order_history as (
 
     select * from {{ ref('snap_orders') }}
+    {% if is_incremental() %}
+    -- only the orders with a version loaded since the last build, with all their versions
+    where order_id in (
+        select order_id
+        from {{ ref('snap_orders') }}
+        where loaded_at > (
+            select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }}
+        )
+    )
+    {% endif %}
 
 ),
 
@@ -15,7 +33,8 @@ status_reached as (
         min(case when order_status = 'shipped' then dbt_valid_from end) as shipped_at,
         min(case when order_status = 'delivered' then dbt_valid_from end) as delivered_at,
         min(case when order_status = 'returned' then dbt_valid_from end) as returned_at,
-        min(case when order_status = 'cancelled' then dbt_valid_from end) as cancelled_at
+        min(case when order_status = 'cancelled' then dbt_valid_from end) as cancelled_at,
+        max(loaded_at) as source_loaded_at
     from order_history
     group by order_id
 
@@ -33,7 +52,8 @@ final as (
         cancelled_at,
         cast(
             {{ dbt.datediff('ordered_at', 'delivered_at', 'minute') }} / 60.0 as decimal(18, 2)
-        ) as hours_to_delivery
+        ) as hours_to_delivery,
+        source_loaded_at
     from status_reached
 
 )

@@ -1,0 +1,11 @@
+{% macro changed_since_snapshot() -%}
+    {#- For a snapshot's query over a staging model: a filter keeping only the rows loaded after the newest
+        row the snapshot holds (less var('lookback_hours')), so a run compares the day's changes, not the
+        whole history; nothing on the first run. Rows left out are not deleted from the snapshot: its
+        hard_deletes is the default, ignore. -#}
+    {%- if execute and load_relation(this) is not none %}
+    where loaded_at > (
+        select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(loaded_at)') }} from {{ this }}
+    )
+    {%- endif %}
+{%- endmacro %}
