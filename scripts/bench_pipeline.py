@@ -88,6 +88,8 @@ class History:
     raw_mb: float
     raw_rows: int
     phases: dict[str, Phase]
+    daily_steps: dict[str, float]  # the daily run's steps (from its run ledger), seconds
+    daily_nodes: dict[str, float]  # the daily build's nodes (from run_results.json), seconds
 
 
 def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> History:
@@ -123,7 +125,21 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
             "select sum(row_count) from raw._load_files where status = 'loaded' and file_key not like ?",
             [f"%date={day}%"],
         ).fetchone()
-    return History(made[0] if made else 0, days, raw_mb, rows[0] if rows else 0, phases)
+        steps = conn.execute(
+            "select step, epoch(finished_at) - epoch(started_at) from ops.pipeline_steps "
+            "where run_date = ? order by step_number",
+            [day],
+        ).fetchall()
+    nodes = json.loads((target / "run_results.json").read_text())["results"]
+    return History(
+        made[0] if made else 0,
+        days,
+        raw_mb,
+        rows[0] if rows else 0,
+        phases,
+        {step: seconds for step, seconds in steps},
+        {node["unique_id"]: node["execution_time"] for node in nodes},
+    )
 
 
 def stamp_as_daily_loads(database: Path) -> None:
@@ -220,7 +236,7 @@ def report(scale: History, small: History, orders: int) -> tuple[str, dict[str, 
     text = (
         f"# Benchmark: {scale.orders:,} orders\n\nMeasured with `make bench ORDERS={orders}` on "
         f"{os.cpu_count()} cores: DuckDB, a landing directory, each phase in a fresh process. The floor's "
-        "kpi_daily is checked equal to the pipeline's.\n\n" + table + "\n"
+        "kpi_daily is checked equal to the pipeline's.\n\n" + table + "\n\n" + daily_profile(scale, small)
     )
     figures = {
         "orders": scale.orders,
@@ -234,8 +250,45 @@ def report(scale: History, small: History, orders: int) -> tuple[str, dict[str, 
         "small_history_daily": asdict(small.phases["daily"]),
         "growth_10x": growth,
         "peak_mb": peak,
+        "daily_steps": scale.daily_steps,
+        "daily_nodes": scale.daily_nodes,
+        "small_history_daily_steps": small.daily_steps,
+        "small_history_daily_nodes": small.daily_nodes,
     }
     return text, figures
+
+
+def daily_profile(scale: History, small: History, top: int = 12) -> str:
+    """Where the daily run's time goes, at both history lengths: its steps (wall time, from the run
+    ledger) and the build's slowest nodes (execution time, from run_results.json; two threads run nodes
+    side by side, so they add up to more than the build's wall time)."""
+    header = [
+        f"## The daily run, step by step and node by node ({scale.orders:,} vs {small.orders:,} orders of "
+        "history)\n",
+        "| step or node | seconds | at a tenth of the history |",
+        "|---|---:|---:|",
+    ]
+    steps = [
+        f"| step `{name}` | {seconds:.2f} | {small.daily_steps.get(name, 0):.2f} |"
+        for name, seconds in scale.daily_steps.items()
+    ]
+    kinds = ("model", "snapshot", "seed", "test", "unit_test")
+    totals = [
+        f"| all {kind} nodes ({sum(1 for n in scale.daily_nodes if n.startswith(kind + '.'))}) | "
+        f"{_kind_total(scale, kind):.2f} | {_kind_total(small, kind):.2f} |"
+        for kind in kinds
+        if any(n.startswith(kind + ".") for n in scale.daily_nodes)
+    ]
+    slowest = sorted(scale.daily_nodes.items(), key=lambda item: -item[1])[:top]
+    nodes = [
+        f"| `{node.split('.', 2)[-1]}` | {seconds:.2f} | {small.daily_nodes.get(node, 0):.2f} |"
+        for node, seconds in slowest
+    ]
+    return "\n".join([*header, *steps, *totals, *nodes]) + "\n"
+
+
+def _kind_total(history: History, kind: str) -> float:
+    return sum(seconds for node, seconds in history.daily_nodes.items() if node.startswith(kind + "."))
 
 
 def main() -> None:

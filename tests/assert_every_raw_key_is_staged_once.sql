@@ -1,5 +1,8 @@
--- Raw row counts against staged keys: every distinct key in a raw table is exactly one staged row, so the
--- change feed is collapsed without losing or inventing keys. One row per entity that does not match.
+-- Raw keys against staged keys: every key in a raw table is exactly one staged row, and every staged row's
+-- key is in raw, so the change feed is collapsed without losing, doubling or inventing keys. One row per
+-- entity that does not match. In the daily run's scope (var test_scope = recent) the keys loaded within
+-- the lookback of the raw table's newest row are checked (a staged row carries its raw row's load time,
+-- so the same window holds both); otherwise all of them.
 {%- set feeds = [
     ('customers', source('shop', 'customers'), ref('stg_shop__customers'), 'customer_id'),
     ('products', source('shop', 'products'), ref('stg_shop__products'), 'product_id'),
@@ -10,21 +13,69 @@
 
 with
 
-counts as (
+{% for entity, raw_table, staged_model, key in feeds %}
+{{ entity }}_raw_keys as (
 
-    {% for entity, raw_table, staged_model, key in feeds %}
+    select distinct {{ key }} as key_value
+    from {{ recent_rows(raw_table, '_loaded_at') }} as raw_rows
+
+),
+
+{{ entity }}_staged_rows as (
+
+    select {{ key }} as key_value
+    from {{ staged_model }}
+    {% if var('test_scope', 'all') == 'recent' %}
+    where loaded_at > (
+        select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(_loaded_at)') }} from {{ raw_table }}
+    )
+    {% endif %}
+
+),
+
+{{ entity }}_staged as (
+
+    select
+        {{ key }} as key_value,
+        count(*) as staged_rows
+    from {{ staged_model }}
+    where {{ key }} in (select {{ entity }}_raw_keys.key_value from {{ entity }}_raw_keys)
+    group by {{ key }}
+
+),
+
+{{ entity }}_check as (
+
     select
         '{{ entity }}' as entity,
-        (select count(distinct {{ key }}) from {{ raw_table }}) as raw_keys,
-        (select count(*) from {{ staged_model }}) as staged_rows
+        (
+            select count(*)
+            from {{ entity }}_raw_keys
+            left join {{ entity }}_staged
+                on {{ entity }}_raw_keys.key_value = {{ entity }}_staged.key_value
+            where {{ entity }}_staged.key_value is null
+        ) as lost_keys,
+        (select count(*) from {{ entity }}_staged where staged_rows > 1) as doubled_keys,
+        (
+            select count(*)
+            from {{ entity }}_staged_rows
+            left join {{ entity }}_raw_keys
+                on {{ entity }}_staged_rows.key_value = {{ entity }}_raw_keys.key_value
+            where {{ entity }}_raw_keys.key_value is null
+        ) as invented_keys
+
+),
+
+{% endfor %}
+final as (
+
+    {% for entity, raw_table, staged_model, key in feeds %}
+    select * from {{ entity }}_check
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 )
 
-select
-    entity,
-    raw_keys,
-    staged_rows
-from counts
-where raw_keys <> staged_rows
+select *
+from final
+where lost_keys + doubled_keys + invented_keys > 0

@@ -117,6 +117,18 @@ def test_erased_customers_keep_no_personal_data_in_any_mart(built: Built) -> Non
             "where date_day = (select min(date_day) from main_marts.kpi_daily)",
             "assert_gross_revenue_reconciles_with_orders",
         ),
+        # One order staged twice, in the daily run's scope too.
+        (
+            "insert into main_staging.stg_shop__orders select * from main_staging.stg_shop__orders "
+            "where order_id = (select max(order_id) from main_staging.stg_shop__orders)",
+            'assert_every_raw_key_is_staged_once --vars {"test_scope":"recent"}',
+        ),
+        # One customer lost by staging.
+        (
+            "delete from main_staging.stg_shop__customers "
+            "where customer_id = (select min(customer_id) from main_staging.stg_shop__customers)",
+            "assert_every_raw_key_is_staged_once",
+        ),
     ],
 )
 def test_reconciliation_fails_when_a_number_is_broken(
@@ -126,12 +138,37 @@ def test_reconciliation_fails_when_a_number_is_broken(
     copy = tmp_path / "tampered.duckdb"
     shutil.copy(built.warehouse, copy)
     env = {**built.env, "SHOPWAREHOUSE_DUCKDB_PATH": str(copy)}
-    dbt("test", "--select", test_name, env=env, tmp_path=tmp_path)
+    dbt("test", "--select", *test_name.split(), env=env, tmp_path=tmp_path)
     # WHEN one number is broken THEN the reconciliation test fails
     with duckdb.connect(str(copy)) as conn:
         conn.execute(tamper)
-    result = dbt("test", "--select", test_name, env=env, tmp_path=tmp_path, returncode=1)
-    assert f"FAIL 1 {test_name}" in result.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "")
+    result = dbt("test", "--select", *test_name.split(), env=env, tmp_path=tmp_path, returncode=1)
+    name = test_name.split()[0]
+    assert f"FAIL 1 {name}" in result.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "")
+
+
+def test_the_daily_scope_tests_the_recent_rows_only(built: Built, tmp_path: Path) -> None:
+    # GIVEN a copy of the built warehouse with one old order staged twice (loaded 30 days before the rest)
+    copy = tmp_path / "scoped.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = {**built.env, "SHOPWAREHOUSE_DUCKDB_PATH": str(copy)}
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            "insert into main_staging.stg_shop__orders select * from main_staging.stg_shop__orders "
+            "where order_id = (select min(order_id) from main_staging.stg_shop__orders)"
+        )
+        conn.execute(
+            "update main_staging.stg_shop__orders set loaded_at = loaded_at - interval 30 day "
+            "where order_id = (select min(order_id) from main_staging.stg_shop__orders)"
+        )
+    unique = "unique_stg_shop__orders_order_id"
+    # WHEN the uniqueness test runs on every row THEN it fails
+    dbt("test", "--select", unique, env=env, tmp_path=tmp_path, returncode=1)
+    # WHEN it runs in the daily run's scope (the lookback's rows) THEN the old duplicate is out of it
+    result = dbt("test", "--select", unique, "--vars", "{test_scope: recent}", env=env, tmp_path=tmp_path)
+    assert "PASS=1" in result.stdout
+    compiled = next((tmp_path / "target" / "compiled").rglob(f"{unique}.sql")).read_text()
+    assert "loaded_at >" in compiled, compiled
 
 
 def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:

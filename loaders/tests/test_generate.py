@@ -16,6 +16,7 @@ from mypy_boto3_s3 import S3Client
 from shopwarehouse.contract import ENTITIES, ORDER_STATUSES, PAYMENT_STATUSES
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.catalog import PAYMENT_METHODS
+from shopwarehouse.generate.simulation import Shop
 from shopwarehouse.landing import Landing, LocalLanding
 
 
@@ -239,3 +240,18 @@ def key_part(key: str, part: str) -> str:
     match = KEY_PATTERN.match(key)
     assert match, f"{key} does not follow raw/<entity>/date=YYYY-MM-DD/<file>"
     return match[part]
+
+
+@pytest.mark.parametrize(("growth", "low", "high"), [(True, 1.5, 4.0), (False, 0.8, 1.2)])
+def test_a_steady_shop_keeps_its_volume_and_a_growing_one_grows(growth: bool, low: float, high: float) -> None:
+    # GIVEN a shop simulated for a year and a week, growing (the default) or steady (--steady)
+    shop = Shop(seed=3, start=date(2024, 1, 1), orders_per_day=200, growth=growth)
+    placed = []
+    for index in range(371):
+        before = shop.next_id["orders"]
+        shop.day(index)
+        placed.append(shop.next_id["orders"] - before)
+    # WHEN the first week's orders are set against those of the same week a year later (same weekdays)
+    ratio = sum(placed[364:]) / sum(placed[:7])
+    # THEN the growing shop sells several times as much, the steady one about the same
+    assert low < ratio < high, (ratio, placed[:7], placed[364:])

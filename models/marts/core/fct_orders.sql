@@ -30,27 +30,79 @@ payments as (
 ),
 
 {% if is_incremental() %}
-touched_customers as (
+changed_orders as (
 
-    -- Orders of a customer are numbered among all that customer's orders: rebuild them all.
-    select distinct customer_id
-    from orders
-    where order_id in ({{ touched_orders(this) }})
+    select order_id from ({{ touched_orders(this) }}) as touched
+
+),
+
+changed_positions as (
+
+    -- Where each changed order stands now and where it stood before (its time or customer may change).
+    -- The scope CTEs read the models themselves, for a few columns: a CTE read more than once is
+    -- materialised whole by some engines (DuckDB), which would copy the orders on every run.
+    select
+        customer_id,
+        ordered_at
+    from {{ ref('stg_shop__orders') }}
+    where order_id in (select changed_orders.order_id from changed_orders)
+    union all
+    select
+        customer_id,
+        ordered_at
+    from {{ this }}
+    where order_id in (select changed_orders.order_id from changed_orders)
+
+),
+
+renumber_from as (
+
+    select
+        customer_id,
+        min(ordered_at) as renumber_from
+    from changed_positions
+    group by customer_id
+
+),
+
+numbered as (
+
+    -- Orders are numbered among all their customer's orders, but only those from the earliest changed
+    -- one on can change number: those are rebuilt (the changed orders among them), the rest stay.
+    select
+        stg_orders.order_id,
+        cast(row_number() over (
+            partition by stg_orders.customer_id
+            order by stg_orders.ordered_at, stg_orders.order_id
+        ) as integer) as customer_order_number,
+        stg_orders.ordered_at >= renumber_from.renumber_from as is_rebuilt
+    from {{ ref('stg_shop__orders') }} as stg_orders
+    inner join renumber_from
+        on stg_orders.customer_id = renumber_from.customer_id
 
 ),
 
 scope as (
 
-    select orders.*
+    select
+        orders.*,
+        numbered.customer_order_number
     from orders
-    inner join touched_customers
-        on orders.customer_id = touched_customers.customer_id
+    inner join numbered
+        on orders.order_id = numbered.order_id
+    where numbered.is_rebuilt
 
 ),
 {% else %}
 scope as (
 
-    select * from orders
+    select
+        *,
+        cast(row_number() over (
+            partition by customer_id
+            order by ordered_at, order_id
+        ) as integer) as customer_order_number
+    from orders
 
 ),
 {% endif %}
@@ -89,38 +141,26 @@ payments_per_order as (
 
 ),
 
-sequenced as (
-
-    select
-        scope.*,
-        cast(row_number() over (
-            partition by scope.customer_id
-            order by scope.ordered_at, scope.order_id
-        ) as integer) as customer_order_number
-    from scope
-
-),
-
 final as (
 
     select
-        sequenced.order_id,
-        sequenced.customer_id,
-        sequenced.ordered_at,
-        sequenced.ordered_date,
-        sequenced.order_status,
-        sequenced.is_valid_order,
-        sequenced.channel,
-        sequenced.currency,
-        sequenced.subtotal_amount,
-        sequenced.discount_amount,
-        sequenced.shipping_amount,
-        sequenced.tax_amount,
-        sequenced.total_amount,
-        sequenced.reporting_rate,
-        sequenced.subtotal_amount_reporting,
-        sequenced.discount_amount_reporting,
-        sequenced.total_amount_reporting,
+        scope.order_id,
+        scope.customer_id,
+        scope.ordered_at,
+        scope.ordered_date,
+        scope.order_status,
+        scope.is_valid_order,
+        scope.channel,
+        scope.currency,
+        scope.subtotal_amount,
+        scope.discount_amount,
+        scope.shipping_amount,
+        scope.tax_amount,
+        scope.total_amount,
+        scope.reporting_rate,
+        scope.subtotal_amount_reporting,
+        scope.discount_amount_reporting,
+        scope.total_amount_reporting,
         coalesce(items_per_order.line_count, 0) as line_count,
         coalesce(items_per_order.item_count, 0) as item_count,
         coalesce(payments_per_order.payment_attempts, 0) as payment_attempts,
@@ -129,19 +169,19 @@ final as (
         cast(coalesce(payments_per_order.refunded_amount, 0) as decimal(18, 2)) as refunded_amount,
         cast(coalesce(payments_per_order.refunded_amount_reporting, 0) as decimal(18, 2))
             as refunded_amount_reporting,
-        sequenced.customer_order_number,
-        sequenced.customer_order_number = 1 as is_first_order,
-        sequenced.updated_at,
+        scope.customer_order_number,
+        scope.customer_order_number = 1 as is_first_order,
+        scope.updated_at,
         greatest(
-            sequenced.loaded_at,
-            coalesce(items_per_order.loaded_at, sequenced.loaded_at),
-            coalesce(payments_per_order.loaded_at, sequenced.loaded_at)
+            scope.loaded_at,
+            coalesce(items_per_order.loaded_at, scope.loaded_at),
+            coalesce(payments_per_order.loaded_at, scope.loaded_at)
         ) as source_loaded_at
-    from sequenced
+    from scope
     left join items_per_order
-        on sequenced.order_id = items_per_order.order_id
+        on scope.order_id = items_per_order.order_id
     left join payments_per_order
-        on sequenced.order_id = payments_per_order.order_id
+        on scope.order_id = payments_per_order.order_id
 
 )
 

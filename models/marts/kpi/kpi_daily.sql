@@ -1,20 +1,85 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='date_day',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
+
+calendar as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+order_day_range as (
+
+    select
+        min(ordered_date) as first_day,
+        max(ordered_date) as last_day
+    from {{ ref('fct_orders') }}
+
+),
+
+{% if is_incremental() %}
+{%- set cutoff -%}
+    (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }})
+{%- endset %}
+-- The scope CTEs read the facts themselves, each for a few columns: a CTE read more than once is
+-- materialised whole by some engines (DuckDB), which would copy the facts on every run.
+changed_orders as (
+
+    select
+        customer_id,
+        min(ordered_at) as first_changed_at
+    from {{ ref('fct_orders') }}
+    where source_loaded_at > {{ cutoff }}
+    group by customer_id
+
+),
+
+touched_days as (
+
+    -- The days of orders and payments loaded since the last build, and of every later order of the same
+    -- customers (an order arriving late can change which of them is a first order).
+    select fct_orders.ordered_date as date_day
+    from {{ ref('fct_orders') }} as fct_orders
+    inner join changed_orders
+        on
+            fct_orders.customer_id = changed_orders.customer_id
+            and fct_orders.ordered_at >= changed_orders.first_changed_at
+    union
+    select created_date as date_day
+    from {{ ref('fct_payments') }}
+    where source_loaded_at > {{ cutoff }}
+    union
+    -- days the model does not hold yet (a day without orders included)
+    select calendar.date_day
+    from calendar
+    inner join order_day_range
+        on calendar.date_day between order_day_range.first_day and order_day_range.last_day
+    where calendar.date_day not in (select date_day from {{ this }})
+
+),
+{% endif %}
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    {% if is_incremental() %}
+    where ordered_date in (select touched_days.date_day from touched_days)
+    {% endif %}
 
 ),
 
 payments as (
 
     select * from {{ ref('fct_payments') }}
-
-),
-
-calendar as (
-
-    select * from {{ ref('dim_date') }}
+    {% if is_incremental() %}
+    where created_date in (select touched_days.date_day from touched_days)
+    {% endif %}
 
 ),
 
@@ -31,7 +96,8 @@ orders_per_day as (
         cast(sum(case when is_valid_order then item_count else 0 end) as bigint) as units_sold,
         count(distinct case when is_first_order then customer_id end) as new_customers,
         count(distinct case when not is_first_order then customer_id end) as returning_customers,
-        count(distinct customer_id) as active_customers
+        count(distinct customer_id) as active_customers,
+        max(source_loaded_at) as source_loaded_at
     from orders
     group by ordered_date
 
@@ -43,18 +109,10 @@ payments_per_day as (
         created_date as date_day,
         count(*) as payment_attempts,
         sum(case when is_captured then 1 else 0 end) as captured_attempts,
-        sum(case when is_failed then 1 else 0 end) as failed_attempts
+        sum(case when is_failed then 1 else 0 end) as failed_attempts,
+        max(source_loaded_at) as source_loaded_at
     from payments
     group by created_date
-
-),
-
-order_day_range as (
-
-    select
-        min(date_day) as first_day,
-        max(date_day) as last_day
-    from orders_per_day
 
 ),
 
@@ -64,6 +122,9 @@ days as (
     from calendar
     inner join order_day_range
         on calendar.date_day between order_day_range.first_day and order_day_range.last_day
+    {% if is_incremental() %}
+    where calendar.date_day in (select touched_days.date_day from touched_days)
+    {% endif %}
 
 ),
 
@@ -103,7 +164,12 @@ final as (
                 when orders_per_day.paid_revenue > 0
                     then orders_per_day.refunds / orders_per_day.paid_revenue
             end as decimal(9, 6)
-        ) as refund_rate
+        ) as refund_rate,
+        coalesce(
+            greatest(orders_per_day.source_loaded_at, payments_per_day.source_loaded_at),
+            orders_per_day.source_loaded_at,
+            payments_per_day.source_loaded_at
+        ) as source_loaded_at
     from days
     left join orders_per_day
         on days.date_day = orders_per_day.date_day

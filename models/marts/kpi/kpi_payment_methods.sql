@@ -1,8 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='date_day',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 payments as (
 
     select * from {{ ref('fct_payments') }}
+    {% if is_incremental() %}
+    -- every attempt of the days with an attempt loaded since the last build
+    where created_date in (
+        select created_date
+        from {{ ref('fct_payments') }}
+        where source_loaded_at > (
+            select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }}
+        )
+    )
+    {% endif %}
 
 ),
 
@@ -26,7 +44,8 @@ final as (
         ) as payment_success_rate,
         cast(sum(case when is_captured then amount_reporting else 0 end) as decimal(18, 2))
             as captured_amount_reporting,
-        cast(sum(refunded_amount_reporting) as decimal(18, 2)) as refunded_amount_reporting
+        cast(sum(refunded_amount_reporting) as decimal(18, 2)) as refunded_amount_reporting,
+        max(source_loaded_at) as source_loaded_at
     from payments
     group by created_date, payment_method, payment_method_group
 

@@ -20,7 +20,7 @@ def open_warehouse(settings: Settings, landing: Landing) -> Warehouse:
     if kind == "duckdb":
         from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(Path(profile["path"]))
+        return DuckDBWarehouse(Path(profile["path"]), profile.get("settings") or {})
     if kind == "postgres":
         from shopwarehouse.load.warehouse.postgres import PostgresWarehouse
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,11 +25,14 @@ class DuckDBWarehouse(Warehouse):
     }
     placeholder = "?"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, settings: Mapping[str, Any] | None = None) -> None:
+        """``settings``: the DuckDB settings of the dbt profile target (its memory_limit, say), so the
+        loaders run under the limits dbt does."""
         path.parent.mkdir(parents=True, exist_ok=True)
         # Raw rows carry their place in the file (_source_row_number), so the table need not keep their
         # order: without that promise DuckDB inserts on every core.
-        self.connection = duckdb.connect(str(path), config={"preserve_insertion_order": False})
+        config = {"preserve_insertion_order": False, **{k: str(v) for k, v in (settings or {}).items()}}
+        self.connection = duckdb.connect(str(path), config=config)
         self.connection.execute("set timezone = 'UTC'")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
