@@ -243,7 +243,9 @@ def key_part(key: str, part: str) -> str:
 
 
 @pytest.mark.parametrize(("growth", "low", "high"), [(True, 1.5, 4.0), (False, 0.8, 1.2)])
-def test_a_steady_shop_keeps_its_volume_and_a_growing_one_grows(growth: bool, low: float, high: float) -> None:
+def test_a_steady_shop_keeps_its_volume_and_a_growing_one_grows(
+    growth: bool, low: float, high: float
+) -> None:
     # GIVEN a shop simulated for a year and a week, growing (the default) or steady (--steady)
     shop = Shop(seed=3, start=date(2024, 1, 1), orders_per_day=200, growth=growth)
     placed = []
