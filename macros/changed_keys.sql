@@ -2,7 +2,8 @@
     {#- For an incremental staging model: a filter keeping only the keys with a raw row loaded after the
         newest row the model holds (less var('lookback_hours')), with every raw version of each, so the
         latest version (and an erasure) is still chosen among all of a key's versions. Nothing on a full
-        build. Raw tables grow in load order, so the scan for new rows reads little of them. -#}
+        build. Raw tables grow in load order, so the scan for new rows reads little of them, and the
+        lowest changed key bounds the scan for their versions. -#}
     {%- if is_incremental() %}
         {%- set cutoff -%}
             (
@@ -15,6 +16,11 @@
         {%- endset %}
     where {{ key }} in (
         select {{ key }} from {{ source_relation }} where _loaded_at > {{ cutoff }}
+    )
+    -- The same, as a range a scan can prune on: keys are issued in order, so the raw row groups of old
+    -- loads hold only keys below the lowest changed one and are skipped unread.
+    and {{ key }} >= (
+        select min({{ key }}) from {{ source_relation }} where _loaded_at > {{ cutoff }}
     )
     {%- endif %}
 {%- endmacro %}

@@ -46,7 +46,7 @@ final as (
     inner join orders
         on order_items.order_id = orders.order_id
     {% if is_incremental() %}
-    where order_items.order_id in ({{ touched_orders(this) }})
+    where {{ in_touched_orders('order_items.order_id', this) }}
     {% endif %}
 
 )

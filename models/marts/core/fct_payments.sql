@@ -32,7 +32,7 @@ scope as (
     from payments
     {% if is_incremental() %}
     -- Attempts are numbered within their order: rebuild every attempt of an order that changed.
-    where order_id in ({{ touched_orders(this) }})
+    where {{ in_touched_orders('order_id', this) }}
     {% endif %}
 
 ),
