@@ -16,7 +16,7 @@ with
 {% for entity, raw_table, staged_model, key in feeds %}
 {{ entity }}_raw_keys as (
 
-    select distinct {{ key }} as key_value
+    select distinct raw_rows.{{ key }} as key_value
     from {{ recent_rows(raw_table, '_loaded_at') }} as raw_rows
 
 ),
@@ -55,7 +55,11 @@ with
                 on {{ entity }}_raw_keys.key_value = {{ entity }}_staged.key_value
             where {{ entity }}_staged.key_value is null
         ) as lost_keys,
-        (select count(*) from {{ entity }}_staged where staged_rows > 1) as doubled_keys,
+        (
+            select count(*)
+            from {{ entity }}_staged
+            where staged_rows > 1
+        ) as doubled_keys,
         (
             select count(*)
             from {{ entity }}_staged_rows
