@@ -14,13 +14,6 @@
                 from {{ this }}
             )
         {%- endset %}
-    where {{ key }} in (
-        select {{ key }} from {{ source_relation }} where _loaded_at > {{ cutoff }}
-    )
-    -- The same, as a range a scan can prune on: keys are issued in order, so the raw row groups of old
-    -- loads hold only keys below the lowest changed one and are skipped unread.
-    and {{ key }} >= (
-        select min({{ key }}) from {{ source_relation }} where _loaded_at > {{ cutoff }}
-    )
+    where {{ in_key_set(key, key, source_relation ~ ' where _loaded_at > ' ~ cutoff) }}
     {%- endif %}
 {%- endmacro %}

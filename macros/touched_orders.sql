@@ -13,11 +13,3 @@
     select order_id from {{ ref('stg_payments__payments') }} where loaded_at > {{ cutoff }}
 {%- endmacro %}
 
-
-{% macro in_touched_orders(column, relation) -%}
-    {#- A filter on an order_id column: the orders touched_orders(relation) returns, and, as a range a scan
-        can prune on, none below the lowest of them (order ids are issued in order, so the row groups of
-        old loads are skipped unread). -#}
-    {{ column }} in ({{ touched_orders(relation) }})
-    and {{ column }} >= (select min(touched.order_id) from ({{ touched_orders(relation) }}) as touched)
-{%- endmacro %}

@@ -158,7 +158,7 @@ def floor(landing: str, database: str, last_day: str) -> None:
     for name, value in (("landing", landing), ("seeds", str(REPO / "seeds")), ("last_day", last_day)):
         sql = sql.replace(f"{{{name}}}", value)
     # under the same memory limit as the pipeline's DuckDB (profiles.yml), so the two are compared alike
-    limit = os.environ.get("SHOPWAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")
+    limit = os.environ.get("SHOPWAREHOUSE_DUCKDB_MEMORY_LIMIT", "3GB")
     with duckdb.connect(database, config={"memory_limit": limit}) as conn:
         conn.execute(sql)
 

@@ -46,7 +46,8 @@ final as (
     inner join orders
         on order_items.order_id = orders.order_id
     {% if is_incremental() %}
-    where {{ in_touched_orders('order_items.order_id', this) }}
+    {%- set touched = '(' ~ touched_orders(this) ~ ') as touched' %}
+    where {{ in_key_set('order_items.order_id', 'touched.order_id', touched) }}
     {% endif %}
 
 )

@@ -45,17 +45,13 @@ changed_positions as (
         customer_id,
         ordered_at
     from {{ ref('stg_shop__orders') }}
-    where
-        order_id in (select changed_orders.order_id from changed_orders)
-        and order_id >= (select min(changed_orders.order_id) from changed_orders)
+    where {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
     union all
     select
         customer_id,
         ordered_at
     from {{ this }}
-    where
-        order_id in (select changed_orders.order_id from changed_orders)
-        and order_id >= (select min(changed_orders.order_id) from changed_orders)
+    where {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
 
 ),
 
@@ -96,7 +92,7 @@ scope as (
         on orders.order_id = numbered.order_id
     where
         numbered.is_rebuilt
-        -- as a range too, which a scan can prune on: order ids are issued in order
+        -- as a range too, which a scan can prune on (see in_key_set)
         and orders.order_id >= (select min(numbered.order_id) from numbered where numbered.is_rebuilt)
 
 ),
@@ -123,11 +119,8 @@ items_per_order as (
         max(loaded_at) as loaded_at
     from order_items
     {% if is_incremental() %}
-    -- only the orders rebuilt (as a set and as a range a scan can prune on): the lines of the whole
-    -- history need not be summed every day
-    where
-        order_id in (select scope.order_id from scope)
-        and order_id >= (select min(scope.order_id) from scope)
+    -- only the orders rebuilt: the lines of the whole history need not be summed every day
+    where {{ in_key_set('order_id', 'scope.order_id', 'scope') }}
     {% endif %}
     group by order_id
 
@@ -145,9 +138,7 @@ payments_per_order as (
         max(loaded_at) as loaded_at
     from payments
     {% if is_incremental() %}
-    where
-        order_id in (select scope.order_id from scope)
-        and order_id >= (select min(scope.order_id) from scope)
+    where {{ in_key_set('order_id', 'scope.order_id', 'scope') }}
     {% endif %}
     group by order_id
 

@@ -32,7 +32,8 @@ scope as (
     from payments
     {% if is_incremental() %}
     -- Attempts are numbered within their order: rebuild every attempt of an order that changed.
-    where {{ in_touched_orders('order_id', this) }}
+    {%- set touched = '(' ~ touched_orders(this) ~ ') as touched' %}
+    where {{ in_key_set('order_id', 'touched.order_id', touched) }}
     {% endif %}
 
 ),

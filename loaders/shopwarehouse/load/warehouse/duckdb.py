@@ -32,7 +32,7 @@ class DuckDBWarehouse(Warehouse):
         # Raw rows carry their place in the file (_source_row_number), so the table need not keep their
         # order: without that promise DuckDB inserts on every core.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
-        config.update({name: str(value) for name, value in (settings or {}).items()})
+        config.update(settings or {})
         self.connection = duckdb.connect(str(path), config=config)
         self.connection.execute("set timezone = 'UTC'")
 
