@@ -36,6 +36,8 @@ def test_environment_variables_are_read() -> None:
             "SHOPWAREHOUSE_MISSING_EXPORT": "warn",
             "SHOPWAREHOUSE_RETRY_ATTEMPTS": "5",
             "SHOPWAREHOUSE_RETRY_BASE_SECONDS": "0.5",
+            "SHOPWAREHOUSE_DBT_SELECTOR": "without_tests",
+            "SHOPWAREHOUSE_TEST_SCOPE": "all",
             "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": "https://hooks.example/run",
             "SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:runs",
             "SHOPWAREHOUSE_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/loader",
@@ -51,6 +53,8 @@ def test_environment_variables_are_read() -> None:
         missing_export="warn",
         retry_attempts=5,
         retry_base_seconds=0.5,
+        dbt_selector="without_tests",
+        test_scope="all",
         notify_webhook_url="https://hooks.example/run",
         notify_sns_topic_arn="arn:aws:sns:us-east-1:123456789012:runs",
         redshift_iam_role="arn:aws:iam::123456789012:role/loader",
@@ -77,6 +81,7 @@ def test_flags_override_the_environment_and_unset_flags_do_not() -> None:
         ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "1GB"}, "is not a whole number"),
         ({"SHOPWAREHOUSE_MAX_FILE_BYTES": "0"}, "must be at least 1"),
         ({"SHOPWAREHOUSE_MISSING_EXPORT": "ignore"}, "use fail or warn"),
+        ({"SHOPWAREHOUSE_TEST_SCOPE": "today"}, "use recent or all"),
     ],
 )
 def test_bad_settings_say_what_to_fix(environ: dict[str, str], message: str) -> None:
