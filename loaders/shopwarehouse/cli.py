@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -12,6 +13,7 @@ import click
 
 from shopwarehouse.config import TARGETS, Settings
 from shopwarehouse.contract import ENTITIES
+from shopwarehouse.docs import build_site, server
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
 from shopwarehouse.landing import Landing, open_landing
@@ -21,7 +23,7 @@ from shopwarehouse.load.warehouse import LoadError, Warehouse, open_warehouse
 from shopwarehouse.pipeline import notify
 from shopwarehouse.pipeline.ledger import past_runs
 from shopwarehouse.pipeline.orchestrate import DEFAULT_INSTALL_DIR, STEP_NAMES, write_definitions
-from shopwarehouse.pipeline.report import EXIT_FAILED, FAILED
+from shopwarehouse.pipeline.report import EXIT_FAILED, FAILED, StepFailed
 from shopwarehouse.pipeline.retry import RetryPolicy
 from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
 from shopwarehouse.pipeline.sla import MISSED, parse_deadline, sla_state
@@ -274,6 +276,27 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
         )
     click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
     ctx.exit(exit_code)
+
+
+@main.command(name="docs")
+@click.option("--serve", is_flag=True, help="Then serve it on http://HOST:PORT/ until interrupted.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True)
+@click.pass_context
+def docs_command(ctx: click.Context, serve: bool, host: str, port: int) -> None:
+    """Build the dbt docs site as one static HTML file (lineage from sources to the KPI marts, every model,
+    column and KPI definition), which opens from disk; with --serve, also serve it locally."""
+    settings = _settings(ctx)
+    try:
+        site = build_site(settings, Path.cwd())
+    except StepFailed as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"docs site: {site}")
+    if serve:
+        httpd = server(site, host, port)
+        click.echo(f"serving it on http://{host}:{httpd.server_address[1]}/ (Ctrl-C stops)")
+        with httpd, contextlib.suppress(KeyboardInterrupt):
+            httpd.serve_forever()
 
 
 @main.command(name="backfill")

@@ -6,6 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +18,7 @@ import duckdb
 import pytest
 from conftest import REPO, cli, dbt
 
+from shopwarehouse.docs import server
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, run_load
@@ -211,3 +215,47 @@ def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
                     f"except all select * from {right}.main_marts.{table})"
                 ).fetchone()
                 assert differing == (0,), f"{table}: rows in {left} that {right} lacks"
+
+
+def test_docs_site_is_one_file_with_the_models_and_kpi_definitions_and_is_served(
+    built: Built, tmp_path: Path
+) -> None:
+    # GIVEN a built warehouse
+    copy = tmp_path / "docs.duckdb"
+    shutil.copy(built.warehouse, copy)
+    target = tmp_path / "target"
+    env = {
+        **built.env,
+        "SHOPWAREHOUSE_DUCKDB_PATH": str(copy),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
+    # WHEN the docs site is built
+    result = cli("docs", env=env)
+    # THEN it is one file holding the manifest (every model, with lineage) and the catalog (columns)
+    site = target / "static_index.html"
+    assert f"docs site: {site}" in result.stdout
+    html = site.read_text()
+    for name in (
+        "model.shopwarehouse.fct_orders",
+        "model.shopwarehouse.kpi_daily",
+        "source.shopwarehouse.shop",
+    ):
+        assert name in html, name
+    assert "Orders count on the UTC day they were placed" in html  # the KPI definitions' doc block
+    assert "customer_order_number" in html  # a column, from the catalog
+    # AND the local server serves that file and nothing else
+    httpd = server(site, port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        with urllib.request.urlopen(f"{url}/", timeout=10) as response:  # noqa: S310 (a local URL)
+            assert response.status == 200
+            assert response.read() == site.read_bytes()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{url}/manifest.json", timeout=10)  # noqa: S310 (a local URL)
+        assert missing.value.code == 404
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -31,6 +31,7 @@ from shopwarehouse.pipeline.report import (
     SUCCEEDED,
     WARNED,
     Outcome,
+    StepFailed,
 )
 from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries, is_transient
 from shopwarehouse.pipeline.sla import MET, MISSED, PENDING, parse_deadline, sla_state
@@ -52,7 +53,7 @@ FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
         (botocore.exceptions.ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject"), False),
         (psycopg2.DataError("invalid input syntax for type numeric"), False),
         (ValueError("a bug"), False),
-        (runner.StepFailed("a test failed"), False),
+        (StepFailed("a test failed"), False),
     ],
 )
 def test_only_connection_and_throttling_errors_are_transient(error: BaseException, transient: bool) -> None:
@@ -325,7 +326,7 @@ def test_a_30_day_backfill_interrupted_on_day_12_resumes_and_ends_as_an_uninterr
     def broken_on_day_12(ctx: runner._Context) -> Outcome:
         outcome = build(ctx)
         if ctx.day == day_12:
-            raise runner.StepFailed("injected: the process stopped after building 2024-03-12")
+            raise StepFailed("injected: the process stopped after building 2024-03-12")
         return outcome
 
     with monkeypatch.context() as patch:

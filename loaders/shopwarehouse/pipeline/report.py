@@ -127,3 +127,7 @@ class RunReport:
         if self.late(at):
             subject += f", after the promised {self.sla_deadline:%Y-%m-%d %H:%M} UTC"
         return Notice(subject, {"kind": "run", **self.summary()}, failed=self.status == FAILED)
+
+
+class StepFailed(Exception):
+    """A step found something wrong with the data or the models: retrying would not help."""

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,11 +28,13 @@ import orjson
 
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ENTITIES, partition_prefix
+from shopwarehouse.docs import build_site
 from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
 from shopwarehouse.load.warehouse import open_warehouse
 from shopwarehouse.pipeline import ledger, notify
+from shopwarehouse.pipeline.dbt import invoke_dbt, target_dir
 from shopwarehouse.pipeline.report import (
     FAILED,
     SKIPPED,
@@ -42,21 +42,16 @@ from shopwarehouse.pipeline.report import (
     WARNED,
     Outcome,
     RunReport,
+    StepFailed,
     StepResult,
 )
-from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries, is_transient
+from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
 from shopwarehouse.pipeline.sla import deadline_of, parse_deadline
-from shopwarehouse.profile import read_target
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
-    from dbt.contracts.graph.manifest import Manifest
 
 log = logging.getLogger(__name__)
-
-
-class StepFailed(Exception):
-    """A step found something wrong with the data or the models: retrying would not help."""
 
 
 @dataclass
@@ -105,55 +100,12 @@ def _load(ctx: _Context) -> Outcome:
     )
 
 
-_manifests: dict[tuple[Path, str], Manifest] = {}
-"""Parsed projects by directory and rendered profile target (the manifest names the target's database)."""
-
-
 def _dbt(ctx: _Context, *args: str) -> dbtRunnerResult:
-    """Run dbt on the run's target, in this process: the project is parsed once per process, which saves
-    seconds a day in a long backfill. A failure to run at all is transient when its cause is (a connection
-    refused, say), else a :class:`StepFailed`; what the nodes did is for the caller to read."""
-    from dbt.cli.main import dbtRunner
-    from dbt.contracts.graph.manifest import Manifest
-
-    where = ["--project-dir", str(ctx.project_dir), "--target", ctx.settings.target, "--quiet"]
-    key = (ctx.project_dir, repr(sorted(read_target(ctx.settings.target).items())))
-    if key not in _manifests:
-        manifest = _invoke(dbtRunner(), "parse", *where).result
-        assert isinstance(manifest, Manifest)  # what dbt parse returns
-        _manifests[key] = manifest
-    return _invoke(dbtRunner(manifest=_manifests[key]), *args, *where)
-
-
-def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
-    try:
-        result: dbtRunnerResult = runner.invoke(list(args))
-    finally:
-        _release_duckdb()
-    if result.exception is not None:
-        cause = result.exception.__cause__ or result.exception
-        if is_transient(cause) or type(cause).__name__ == "FailedToConnectError":
-            raise TransientError(f"dbt {args[0]} could not connect: {result.exception}")
-        raise StepFailed(f"dbt {args[0]} could not run: {result.exception}")
-    return result
-
-
-def _release_duckdb() -> None:
-    """dbt-duckdb keeps its database open in a class attribute after an invocation, for in-memory
-    databases' sake; close it, so the loaders and the run ledger (and other processes) can open the file."""
-    connections = sys.modules.get("dbt.adapters.duckdb.connections")
-    if connections is None:
-        return
-    manager = connections.DuckDBConnectionManager
-    with manager._LOCK:
-        if manager._ENV is not None:
-            manager._ENV.close()
-            manager._ENV = None
+    return invoke_dbt(ctx.settings, ctx.project_dir, *args)
 
 
 def _artefact(ctx: _Context, name: str) -> list[dict[str, Any]]:
-    target = Path(os.environ.get("DBT_TARGET_PATH") or ctx.project_dir / "target")
-    results: list[dict[str, Any]] = json.loads((target / name).read_text())["results"]
+    results: list[dict[str, Any]] = json.loads((target_dir(ctx.project_dir) / name).read_text())["results"]
     return results
 
 
@@ -215,9 +167,7 @@ def _quality_gate(ctx: _Context) -> Outcome:
 def _docs(ctx: _Context) -> Outcome:
     if not ctx.settings.docs_generate:
         return Outcome(SKIPPED, "off (SHOPWAREHOUSE_DOCS_GENERATE=true turns it on)")
-    if not _dbt(ctx, "docs", "generate").success:
-        raise StepFailed("dbt docs generate failed: see logs/dbt.log")
-    return Outcome(SUCCEEDED, "docs site generated in the dbt target directory")
+    return Outcome(SUCCEEDED, f"docs site written to {build_site(ctx.settings, ctx.project_dir)}")
 
 
 def _notify(ctx: _Context) -> Outcome:
