@@ -6,13 +6,7 @@
         lowest changed key bounds the scan for their versions. -#}
     {%- if is_incremental() %}
         {%- set cutoff -%}
-            (
-                select coalesce(
-                    {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(loaded_at)') }},
-                    cast('1900-01-01' as {{ dbt.type_timestamp() }})
-                )
-                from {{ this }}
-            )
+            coalesce({{ lookback_cutoff(this, 'loaded_at') }}, cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         {%- endset %}
     where {{ in_key_set(key, key, source_relation ~ ' where _loaded_at > ' ~ cutoff) }}
     {%- endif %}

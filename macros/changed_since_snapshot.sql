@@ -6,8 +6,6 @@
     {#- var('assume_incremental') answers for the warehouse when compiling without one (see is_incremental) -#}
     {%- set assumed = var('assume_incremental', none) -%}
     {%- if execute and (assumed if assumed is not none else load_relation(this) is not none) %}
-    where loaded_at > (
-        select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(loaded_at)') }} from {{ this }}
-    )
+    where loaded_at > {{ lookback_cutoff(this, 'loaded_at') }}
     {%- endif %}
 {%- endmacro %}

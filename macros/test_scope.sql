@@ -3,10 +3,7 @@
         sets it), only its rows with `column` (a load time) within var('lookback_hours') of the newest: the
         rows the incremental models could have rebuilt since the last run. -#}
     {%- if column and var('test_scope', 'all') == 'recent' -%}
-        {%- set cutoff -%}
-            (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(' ~ column ~ ')') }} from {{ relation }})
-        {%- endset -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ column ~ ' > ' ~ cutoff ~ ')') }}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ column ~ ' > ' ~ lookback_cutoff(relation, column) ~ ')') }}
     {%- endif -%}
     {{ return(relation) }}
 {%- endmacro %}

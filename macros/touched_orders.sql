@@ -3,9 +3,7 @@
         after the newest `source_loaded_at` already in `relation`, less var('lookback_hours'). Every row a
         load adds or changes is loaded after what the fact holds, so rebuilding these orders brings the
         fact to what a full refresh would build; the lookback is a margin for clock skew between loads. -#}
-    {%- set cutoff -%}
-        (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ relation }})
-    {%- endset %}
+    {%- set cutoff = lookback_cutoff(relation) %}
     select order_id from {{ ref('stg_shop__orders') }} where loaded_at > {{ cutoff }}
     union
     select order_id from {{ ref('stg_shop__order_items') }} where loaded_at > {{ cutoff }}

@@ -31,10 +31,7 @@ with
     from {{ staged_model }}
     {% if var('test_scope', 'all') == 'recent' %}
     where
-        loaded_at > (
-            select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(_loaded_at)') }}
-            from {{ raw_table }}
-        )
+        loaded_at > {{ lookback_cutoff(raw_table, '_loaded_at') }}
         or {{ key }} in (
             select raw_rows.{{ key }}
             from {{ recent_rows(raw_table, '_loaded_at') }} as raw_rows

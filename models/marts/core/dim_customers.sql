@@ -12,9 +12,7 @@ with
 touched_customers as (
 
     -- Customers whose own row or any of whose orders was loaded since the last build: rebuilt whole.
-    {%- set cutoff -%}
-        (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }})
-    {%- endset %}
+    {%- set cutoff = lookback_cutoff(this) %}
     select customer_id from {{ ref('stg_shop__customers') }} where loaded_at > {{ cutoff }}
     union
     select customer_id from {{ ref('stg_shop__orders') }} where loaded_at > {{ cutoff }}

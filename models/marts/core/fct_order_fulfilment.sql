@@ -16,9 +16,7 @@ order_history as (
     where order_id in (
         select order_id
         from {{ ref('snap_orders') }}
-        where loaded_at > (
-            select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }}
-        )
+        where loaded_at > {{ lookback_cutoff(this) }}
     )
     {% endif %}
 

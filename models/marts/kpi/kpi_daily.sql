@@ -24,9 +24,7 @@ order_day_range as (
 ),
 
 {% if is_incremental() %}
-{%- set cutoff -%}
-    (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }})
-{%- endset %}
+{%- set cutoff = lookback_cutoff(this) %}
 -- The scope CTEs read the facts themselves, each for a few columns: a CTE read more than once is
 -- materialised whole by some engines (DuckDB), which would copy the facts on every run.
 changed_orders as (

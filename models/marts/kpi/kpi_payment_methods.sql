@@ -16,9 +16,7 @@ payments as (
     where created_date in (
         select created_date
         from {{ ref('fct_payments') }}
-        where source_loaded_at > (
-            select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(source_loaded_at)') }} from {{ this }}
-        )
+        where source_loaded_at > {{ lookback_cutoff(this) }}
     )
     {% endif %}
 
