@@ -22,10 +22,18 @@ $(STAMP): pyproject.toml constraints.txt tools/asl/package-lock.json
 
 install: $(STAMP)  ## create .venv and install the project with pinned dependencies
 
+# Debian's Chromium, which the browser tests drive headless through Playwright (Playwright's own browser
+# download needs the network at test time; this is the distribution's package, installed once).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
 demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build and report on DuckDB
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo.sh
 
-test: $(STAMP) lint  ## lint, then run the whole test suite
+test: $(STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL

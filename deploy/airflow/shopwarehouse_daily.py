@@ -24,7 +24,7 @@ except ImportError:  # Airflow 2
 
 SHOPWAREHOUSE = "/opt/shopwarehouse/.venv/bin/shopwarehouse"
 INSTALL_DIR = "/opt/shopwarehouse"
-STEPS = ["check_landing", "load", "source_freshness", "build", "quality_gate", "docs"]
+STEPS = ["check_landing", "load", "source_freshness", "build", "quality_gate", "publish", "docs", "report"]
 NOTIFY = "notify"
 DECIDED = (1, 75)
 

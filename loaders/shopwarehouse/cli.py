@@ -13,6 +13,7 @@ import click
 
 from shopwarehouse.config import TARGETS, Settings
 from shopwarehouse.contract import ENTITIES
+from shopwarehouse.dashboard import NoKpis, write_dashboard
 from shopwarehouse.docs import build_site, server
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
@@ -28,6 +29,7 @@ from shopwarehouse.pipeline.retry import RetryPolicy
 from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
 from shopwarehouse.pipeline.sla import MISSED, parse_deadline, sla_state
 from shopwarehouse.profile import ProfileError
+from shopwarehouse.publish import NotPublished
 from shopwarehouse.s3 import ensure_landing_bucket, make_client
 
 log = logging.getLogger("shopwarehouse")
@@ -246,7 +248,7 @@ RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,128}")
 @click.pass_context
 def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_id: str | None) -> None:
     """Run the daily pipeline for one day: check the landing zone, load, source freshness, dbt build,
-    quality gate, docs, notify.
+    quality gate, publish the readers' copy (DuckDB), docs, the KPI dashboard, notify.
 
     Exits with 1 when the run fails on its data or models, and with 75 when it gave up on a transient fault
     (the same command may succeed later). With --step, runs that one step of run --run-id, and exits as the
@@ -276,6 +278,26 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
         )
     click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
     ctx.exit(exit_code)
+
+
+@main.command(name="report")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write [default: SHOPWAREHOUSE_REPORT_PATH, data/kpi_report.html].",
+)  # fmt: skip
+@click.pass_context
+def report_command(ctx: click.Context, out: Path | None) -> None:
+    """Write the KPI dashboard: one self-contained HTML file (plotly.js and data inlined, no network needed)
+    with daily revenue and orders, AOV, new vs returning customers, payment success by method, refund rate
+    and retention cohorts, each chart titled with its definition. On DuckDB it reads the published copy."""
+    settings = _settings(ctx)
+    try:
+        written = write_dashboard(
+            settings, Path.cwd(), open_landing(settings), out or Path(settings.report_path)
+        )
+    except (NotPublished, NoKpis, StepFailed) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"KPI dashboard: {written}")
 
 
 @main.command(name="docs")

@@ -54,6 +54,9 @@ class Settings:
     docs_generate: bool = False
     """Whether the daily run also regenerates the docs site (``dbt docs generate``) after the quality gate."""
 
+    report_path: str = "data/kpi_report.html"
+    """Where the daily run and ``shopwarehouse report`` write the KPI dashboard (one HTML file)."""
+
     sla_deadline_utc: str = "06:00"
     """The time (UTC, ``HH:MM``) of the next day by which a day's data is promised."""
 
@@ -88,6 +91,7 @@ class Settings:
             dbt_selector=env.get("SHOPWAREHOUSE_DBT_SELECTOR") or defaults.dbt_selector,
             test_scope=env.get("SHOPWAREHOUSE_TEST_SCOPE") or defaults.test_scope,
             docs_generate=_flag(env, "SHOPWAREHOUSE_DOCS_GENERATE"),
+            report_path=env.get("SHOPWAREHOUSE_REPORT_PATH") or defaults.report_path,
             sla_deadline_utc=env.get("SHOPWAREHOUSE_SLA_DEADLINE_UTC") or defaults.sla_deadline_utc,
             notify_webhook_url=env.get("SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL") or None,
             notify_sns_topic_arn=env.get("SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN") or None,

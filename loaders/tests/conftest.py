@@ -329,3 +329,60 @@ def webhook() -> Iterator[tuple[str, list[bytes], list[int]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hooks/run", bodies, answers
     server.shutdown()
+
+
+# -- a real browser: Debian's Chromium, driven by Playwright ----------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")  # `make test` installs it (Debian's chromium package)
+ARTEFACTS = Path(os.environ.get("SHOPWAREHOUSE_TEST_ARTEFACTS") or REPO / "test-artefacts")
+
+
+@dataclass
+class Page:
+    """A browser tab, with what it reported: console errors, uncaught exceptions, and every URL it asked
+    for (requests that leave the machine are refused, so a page needing the network fails the test)."""
+
+    page: Any  # playwright.sync_api.Page
+    errors: list[str]
+    requests: list[str]
+
+    def screenshot(self, name: str) -> Path:
+        """A full-page PNG under the test artefacts (``test-artefacts/browser/``)."""
+        path = ARTEFACTS / "browser" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=path, full_page=True)
+        return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (Debian's, not a downloaded one), with the flags that keep it off the network."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium package"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    tab = Page(context.new_page(), [], [])
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        tab.requests.append(url)
+        local = url.startswith(("file:", "data:", "http://127.0.0.1:"))
+        route.continue_() if local else route.abort()
+
+    context.route("**/*", route)
+    tab.page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    tab.page.on("pageerror", lambda error: tab.errors.append(f"uncaught: {error}"))
+    yield tab
+    context.close()

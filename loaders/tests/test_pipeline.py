@@ -7,6 +7,9 @@ import hashlib
 import os
 import random
 import re
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -109,6 +112,7 @@ def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, **
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "SHOPWAREHOUSE_REPORT_PATH": str(tmp_path / "kpi_report.html"),
         **env,
     }
     for name, value in env.items():
@@ -235,7 +239,7 @@ def test_a_lasting_fault_fails_after_every_attempt_notifies_and_skips_the_later_
     by_name = {step.name: step for step in report.steps}
     assert by_name["load"].attempts == FAST.attempts
     assert "could not connect" in (report.error or "")
-    later = ("source_freshness", "build", "quality_gate", "docs")
+    later = ("source_freshness", "build", "quality_gate", "publish", "docs", "report")
     assert [by_name[n].status for n in later] == [SKIPPED] * len(later)
     assert by_name["notify"].status == SUCCEEDED
     # The failure reached the webhook
@@ -311,6 +315,68 @@ def test_a_run_killed_mid_load_and_run_again_ends_as_a_clean_run(
     clean = str(tmp_path / "clean.duckdb")
     cli("run", "--date", DAY.isoformat(), env={"SHOPWAREHOUSE_DUCKDB_PATH": clean})
     assert checksums(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"]) == checksums(clean)
+
+
+# A reader's look at the published copy, in one connection (so at one database): the last day of the KPIs,
+# the orders in the star and in the KPIs, the last day of the payment KPIs, and the customers.
+LOOK = """
+    select (select max(date_day) from main_marts.kpi_daily)::varchar,
+           (select count(*) from main_marts.fct_orders),
+           (select sum(orders_placed) from main_marts.kpi_daily),
+           (select max(date_day) from main_marts.kpi_payment_methods)::varchar,
+           (select count(*) from main_marts.dim_customers)
+"""
+# The reader: another process, as a BI tool is, looking in a loop until told to stop, then once more.
+READER = """
+import json, os, sys, duckdb
+path, stop, look = sys.argv[1:4]
+while True:
+    last = os.path.exists(stop)
+    try:
+        with duckdb.connect(path, read_only=True) as conn:
+            print(json.dumps(conn.execute(look).fetchone()), flush=True)
+    except Exception as error:
+        print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
+    if last:
+        break
+"""
+
+
+def look(path: Path) -> tuple[object, ...]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return tuple(orjson.loads(orjson.dumps(conn.execute(LOOK).fetchone())))
+
+
+def test_a_reader_querying_during_a_run_never_fails_and_sees_one_whole_run_or_the_next(
+    day_settings: Settings, tmp_path: Path
+) -> None:
+    # GIVEN a day run and published
+    first = runner.run_day(day_settings, DAY - timedelta(days=1), FAST, REPO)
+    assert {step.name: step.status for step in first.steps}["publish"] == SUCCEEDED
+    published = tmp_path / "warehouse.published.duckdb"
+    before = look(published)
+    # WHEN a reader queries the published copy in a loop while the next day's run loads, builds, publishes
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published), str(stop), LOOK], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        second = runner.run_day(day_settings, DAY, FAST, REPO)
+    finally:
+        stop.touch()
+        out, _ = reader.communicate(timeout=60)
+    assert second.status != FAILED, second
+    after = look(published)
+    # THEN no read failed, and each saw the whole of one run: the first day's or, once published, the next's
+    reads = [orjson.loads(line) for line in out.splitlines()]
+    assert not [read for read in reads if isinstance(read, dict)], reads[:3]
+    seen = Counter(tuple(read) for read in reads)
+    assert (before[0], after[0]) == (str(DAY - timedelta(days=1)), str(DAY))
+    assert set(seen) == {before, after}, seen
+    assert seen[before] > 20, "the reader did not read during the run"
+    # AND each state is whole: the KPIs count every order of the star, and both KPI marts reach its day
+    for day, orders, kpi_orders, payments_day, _ in (before, after):
+        assert (orders, payments_day) == (kpi_orders, day)
 
 
 @pytest.mark.xdist_group("backfill_30_days")

@@ -22,19 +22,30 @@ _manifests: dict[tuple[Path, str], Manifest] = {}
 
 
 def invoke_dbt(settings: Settings, project_dir: Path, *args: str) -> dbtRunnerResult:
-    """Run dbt on the settings' target, in this process: the project is parsed once per process, which saves
-    seconds a day in a long backfill. A failure to run at all is transient when its cause is (a connection
-    refused, say), else a :class:`StepFailed`; what the nodes did is for the caller to read."""
+    """Run dbt on the settings' target, in this process, on the project :func:`parsed` once. A failure to run
+    at all is transient when its cause is (a connection refused, say), else a :class:`StepFailed`; what the
+    nodes did is for the caller to read."""
+    from dbt.cli.main import dbtRunner
+
+    return _invoke(dbtRunner(manifest=parsed(settings, project_dir)), *args, *_where(settings, project_dir))
+
+
+def parsed(settings: Settings, project_dir: Path) -> Manifest:
+    """The project parsed for the settings' target: once per process, which saves seconds a day in a long
+    backfill. Its nodes carry the descriptions of the models and their columns."""
     from dbt.cli.main import dbtRunner
     from dbt.contracts.graph.manifest import Manifest
 
-    where = ["--project-dir", str(project_dir), "--target", settings.target, "--quiet"]
     key = (project_dir, repr(sorted(read_target(settings.target).items())))
     if key not in _manifests:
-        manifest = _invoke(dbtRunner(), "parse", *where).result
+        manifest = _invoke(dbtRunner(), "parse", *_where(settings, project_dir)).result
         assert isinstance(manifest, Manifest)  # what dbt parse returns
         _manifests[key] = manifest
-    return _invoke(dbtRunner(manifest=_manifests[key]), *args, *where)
+    return _manifests[key]
+
+
+def _where(settings: Settings, project_dir: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--target", settings.target, "--quiet"]
 
 
 def target_dir(project_dir: Path) -> Path:

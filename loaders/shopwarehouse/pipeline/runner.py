@@ -1,12 +1,12 @@
 """The daily run: one day of data from the landing zone to tested marts, step by step.
 
-The steps, in order (``STEPS``): check that the day's exports have landed, load, check source freshness,
-``dbt build`` (seeds, models, snapshots, tests), the quality gate, the docs site (when turned on), and the
-notification. Each step is retried on transient failures only (see :mod:`shopwarehouse.pipeline.retry`);
-a data failure stops the run at once, and the steps after a failed one are skipped, but for the
-notification. Every step runs again on a re-run: loading skips what is loaded, and the incremental models
-rebuild only what changed, so running a day twice, or after a failure at any step, ends in the state of one
-clean run.
+The steps, in order (``STEPS``): check that the day's exports have landed, load, check source freshness, ``dbt
+build`` (seeds, models, snapshots, tests), the quality gate, publishing the readers' copy (DuckDB), the docs
+site (when turned on), the KPI dashboard, and the notification. Each step is retried on transient failures
+only (see :mod:`shopwarehouse.pipeline.retry`); a data failure stops the run at once, and the steps after a
+failed one are skipped, but for the notification. Every step runs again on a re-run: loading skips what is
+loaded, and the incremental models rebuild only what changed, so running a day twice, or after a failure at
+any step, ends in the state of one clean run.
 
 A whole run is one process (``shopwarehouse run``, from cron); under an orchestrator each step is a task of
 its own (``shopwarehouse run --step NAME --run-id ID``), and the steps of one run share what they found
@@ -28,6 +28,7 @@ import orjson
 
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ENTITIES, partition_prefix
+from shopwarehouse.dashboard import write_dashboard
 from shopwarehouse.docs import build_site
 from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
@@ -47,6 +48,7 @@ from shopwarehouse.pipeline.report import (
 )
 from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
 from shopwarehouse.pipeline.sla import deadline_of, parse_deadline
+from shopwarehouse.publish import publish
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -170,6 +172,18 @@ def _docs(ctx: _Context) -> Outcome:
     return Outcome(SUCCEEDED, f"docs site written to {build_site(ctx.settings, ctx.project_dir)}")
 
 
+def _publish(ctx: _Context) -> Outcome:
+    published = publish(ctx.settings)
+    if published is None:
+        return Outcome(SKIPPED, f"{ctx.settings.target}: readers query the marts in place")
+    return Outcome(SUCCEEDED, f"readers' copy published at {published}")
+
+
+def _dashboard(ctx: _Context) -> Outcome:
+    out = write_dashboard(ctx.settings, ctx.project_dir, ctx.landing, Path(ctx.settings.report_path))
+    return Outcome(SUCCEEDED, f"KPI dashboard written to {out}")
+
+
 def _notify(ctx: _Context) -> Outcome:
     sent = notify.send(ctx.settings, _report(ctx).notice(datetime.now(UTC)))
     return Outcome(SUCCEEDED, "summary sent to " + ", ".join(sent))
@@ -181,7 +195,9 @@ STEPS: tuple[tuple[str, Callable[[_Context], Outcome]], ...] = (
     ("source_freshness", _freshness),
     ("build", _build),
     ("quality_gate", _quality_gate),
+    ("publish", _publish),
     ("docs", _docs),
+    ("report", _dashboard),
     ("notify", _notify),
 )
 NOTIFY = STEPS[-1][0]

@@ -25,15 +25,19 @@ class DuckDBWarehouse(Warehouse):
     }
     placeholder = "?"
 
-    def __init__(self, path: Path, settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: Path, settings: Mapping[str, Any] | None = None, *, read_only: bool = False
+    ) -> None:
         """``settings``: the DuckDB settings of the dbt profile target (its memory_limit, say), so the
-        loaders run under the limits dbt does."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        loaders run under the limits dbt does. ``read_only``: a reader's connection, which other readers'
+        processes may share (see :mod:`shopwarehouse.publish`)."""
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
         # Raw rows carry their place in the file (_source_row_number), so the table need not keep their
         # order: without that promise DuckDB inserts on every core.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
         config.update(settings or {})
-        self.connection = duckdb.connect(str(path), config=config)
+        self.connection = duckdb.connect(str(path), read_only=read_only, config=config)
         self.connection.execute("set timezone = 'UTC'")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
