@@ -1,4 +1,4 @@
-"""Print the last days of kpi_daily from the embedded DuckDB warehouse (the end of `make demo`).
+"""Print the last days of kpi_daily from the embedded warehouse's published copy (the end of `make demo`).
 
 python scripts/print_kpis.py [--days 7]
 """
@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import duckdb
+
+from shopwarehouse.publish import published_path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()
-    path = os.environ.get("SHOPWAREHOUSE_DUCKDB_PATH", "data/shopwarehouse.duckdb")
-    with duckdb.connect(path, read_only=True) as conn:
+    path = published_path(Path(os.environ.get("SHOPWAREHOUSE_DUCKDB_PATH", "data/shopwarehouse.duckdb")))
+    with duckdb.connect(str(path), read_only=True) as conn:
         rows = conn.execute(
             "select date_day, orders_placed, valid_orders, gross_revenue, net_revenue, average_order_value, "
             "new_customers, returning_customers, payment_success_rate, refund_rate "

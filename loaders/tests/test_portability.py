@@ -7,7 +7,8 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,12 @@ from conftest import (
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
+from shopwarehouse import dashboard
+from shopwarehouse.config import Settings
+from shopwarehouse.dashboard import read_kpis
 from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.landing import LocalLanding
+from shopwarehouse.landing import LocalLanding, open_landing
+from shopwarehouse.publish import open_published, publish
 
 START = date(2024, 3, 1)
 
@@ -151,6 +156,40 @@ def test_kpi_marts_are_equal_on_every_warehouse(built: dict[str, Built], mart: s
             assert set(actual) == set(expected)
             differing = {c: (expected[c], actual[c]) for c in expected if not same(c, expected[c], actual[c])}
             assert not differing, f"{mart} on {warehouse} differs from duckdb: {differing}"
+
+
+def test_the_dashboard_reads_the_same_kpis_on_every_warehouse(
+    built: dict[str, Built], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN each built warehouse, as the dashboard reads it (DuckDB: the published copy)
+    monkeypatch.chdir(REPO)
+    read = {}
+    for name, warehouse in built.items():
+        env = {**warehouse.target.env, "SHOPWAREHOUSE_TARGET": name, "DBT_PROFILES_DIR": str(REPO),
+               "SHOPWAREHOUSE_LANDING": str(tmp_path), "DBT_TARGET_PATH": str(tmp_path / "t")}  # fmt: skip
+        for variable, value in env.items():
+            monkeypatch.setenv(variable, value)
+        settings = Settings.from_env()
+        assert (publish(settings) is None) == (name != "duckdb")
+        with open_published(settings, open_landing(settings)) as connection:
+            read[name] = (settings, read_kpis(connection, dashboard.marts_schema(settings)))
+    # THEN every warehouse gives the dashboard the same figures
+    duckdb_settings, reference = read["duckdb"]
+    defined = dashboard.definitions(duckdb_settings, REPO)
+    for name, (settings, kpis) in read.items():
+        for part, mart in (("daily", "kpi_daily"), ("methods", "kpi_payment_methods"),
+                           ("cohorts", "kpi_customer_cohorts")):  # fmt: skip
+            rows, expected = (
+                sorted(getattr(k, part), key=itemgetter(*KPI_MARTS[mart])) for k in (kpis, reference)
+            )
+            assert len(rows) == len(expected) > 0, (name, part)
+            for row, want in zip(rows, expected, strict=True):
+                differing = {c: (want[c], row[c]) for c in want
+                             if c != "source_loaded_at" and not same(c, want[c], row[c])}  # fmt: skip
+                assert not differing, f"{part} on {name}: {differing}"
+        # AND the dashboard draws all seven charts from them
+        page = dashboard.render(kpis, defined, settings.target, datetime.now(UTC))
+        assert page.count('class="plotly-graph-div"') == 7, name
 
 
 # -- Redshift: compiled without a cluster, every statement parsed -------------------------------------------
