@@ -18,13 +18,14 @@ from shopwarehouse.docs import build_site, server
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
 from shopwarehouse.landing import Landing, open_landing
-from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, run_load
+from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, new_load_id, run_load
 from shopwarehouse.load.report import summary_table
 from shopwarehouse.load.warehouse import LoadError, Warehouse, open_warehouse
-from shopwarehouse.pipeline import notify
+from shopwarehouse.pipeline import lock, notify
 from shopwarehouse.pipeline.ledger import past_runs
+from shopwarehouse.pipeline.lock import LockHeld
 from shopwarehouse.pipeline.orchestrate import DEFAULT_INSTALL_DIR, STEP_NAMES, write_definitions
-from shopwarehouse.pipeline.report import EXIT_FAILED, FAILED, StepFailed
+from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT, FAILED, StepFailed
 from shopwarehouse.pipeline.retry import RetryPolicy
 from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
 from shopwarehouse.pipeline.sla import MISSED, parse_deadline, sla_state
@@ -204,8 +205,14 @@ def load_command(
     )
     landing = open_landing(settings)
     try:
-        with open_warehouse(settings, landing) as warehouse:
+        writer = (
+            contextlib.nullcontext() if dry_run else lock.holding(settings, landing, f"load {new_load_id()}")
+        )
+        with writer, open_warehouse(settings, landing) as warehouse:
             summary = _load_with_progress(landing, warehouse, options)
+    except LockHeld as error:
+        click.echo(f"Error: {error}", err=True)
+        ctx.exit(EXIT_TRANSIENT)
     except (ProfileError, LoadError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(summary_table(summary))
@@ -261,16 +268,19 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
     settings = _settings(ctx)
     run_date = day.date() if day else datetime.now(UTC).date() - timedelta(days=1)
     policy = RetryPolicy.from_settings(settings)
-    if step is None:
-        report = run_day(settings, run_date, policy, Path.cwd())
-        exit_code = report.exit_code
-    else:
-        assert run_id is not None
-        try:
+    try:
+        if step is None:
+            report = run_day(settings, run_date, policy, Path.cwd())
+            exit_code = report.exit_code
+        else:
+            assert run_id is not None
             result, report = run_step(settings, run_date, step, run_id, policy, Path.cwd())
-        except ValueError as error:  # a run id of another day
-            raise click.ClickException(str(error)) from error
-        exit_code = result.exit_code or (EXIT_FAILED if step == NOTIFY and report.status == FAILED else 0)
+            exit_code = result.exit_code or (EXIT_FAILED if step == NOTIFY and report.status == FAILED else 0)
+    except ValueError as error:  # a run id of another day
+        raise click.ClickException(str(error)) from error
+    except LockHeld as error:
+        click.echo(f"Error: {error}", err=True)
+        ctx.exit(EXIT_TRANSIENT)
     for result in report.steps:
         attempts = f"{result.attempts} attempt(s)"
         click.echo(
@@ -333,7 +343,11 @@ def backfill_command(ctx: click.Context, start: datetime, end: datetime, force: 
         raise click.UsageError("--end is before --start")
     settings = _settings(ctx)
     policy = RetryPolicy.from_settings(settings)
-    reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
+    try:
+        reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
+    except LockHeld as error:
+        click.echo(f"Error: {error}", err=True)
+        ctx.exit(EXIT_TRANSIENT)
     for report in reports:
         rows = report.total("rows_loaded")
         click.echo(f"{report.run_date}  {report.status:<10}{rows:>10} rows  {report.error or ''}")

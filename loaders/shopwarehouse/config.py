@@ -43,6 +43,13 @@ class Settings:
     retry_base_seconds: float = 2.0
     """The wait after a step's first transient failure; it doubles after each further one (with jitter)."""
 
+    lock_wait_seconds: int = 0
+    """How long a run or load waits for another writer of the same warehouse to finish before giving up
+    (exit 75); 0 gives up at once."""
+
+    lock_ttl_seconds: int = 6 * 3600
+    """How long a writer's lease lasts: a holder that died on another host blocks others this long at most."""
+
     dbt_selector: str = "daily"
     """The selector (``selectors.yml``) the daily run's ``dbt build`` runs: ``daily`` is every node but the
     unit tests, which belong to development and CI."""
@@ -88,6 +95,10 @@ class Settings:
             retry_base_seconds=float(
                 env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
             ),
+            lock_wait_seconds=_whole_number(
+                env, "SHOPWAREHOUSE_LOCK_WAIT_SECONDS", defaults.lock_wait_seconds
+            ),
+            lock_ttl_seconds=_whole_number(env, "SHOPWAREHOUSE_LOCK_TTL_SECONDS", defaults.lock_ttl_seconds),
             dbt_selector=env.get("SHOPWAREHOUSE_DBT_SELECTOR") or defaults.dbt_selector,
             test_scope=env.get("SHOPWAREHOUSE_TEST_SCOPE") or defaults.test_scope,
             docs_generate=_flag(env, "SHOPWAREHOUSE_DOCS_GENERATE"),
@@ -124,9 +135,12 @@ class Settings:
             ("MAX_FILE_BYTES", self.max_file_bytes),
             ("LOAD_BATCH_ROWS", self.load_batch_rows),
             ("RETRY_ATTEMPTS", self.retry_attempts),
+            ("LOCK_TTL_SECONDS", self.lock_ttl_seconds),
         ):
             if value < 1:
                 raise ValueError(f"SHOPWAREHOUSE_{name}={value} must be at least 1")
+        if self.lock_wait_seconds < 0:
+            raise ValueError(f"SHOPWAREHOUSE_LOCK_WAIT_SECONDS={self.lock_wait_seconds} must be 0 or more")
         parse_deadline(self.sla_deadline_utc)
         if self.landing.startswith("s3://") and not self.landing[5:].split("/", 1)[0]:
             raise ValueError(

@@ -34,7 +34,7 @@ from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
 from shopwarehouse.load.warehouse import open_warehouse
-from shopwarehouse.pipeline import ledger, notify
+from shopwarehouse.pipeline import ledger, lock, notify
 from shopwarehouse.pipeline.dbt import invoke_dbt, target_dir
 from shopwarehouse.pipeline.report import (
     FAILED,
@@ -255,14 +255,16 @@ def _record(ctx: _Context, number: int, result: StepResult, policy: RetryPolicy)
 
 
 def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Path) -> RunReport:
-    """Run every step for ``day`` in this process; the report says what each did. Never raises for a
-    failed step."""
+    """Run every step for ``day`` in this process, holding the warehouse's writer lease; the report says what
+    each did. Never raises for a failed step; :class:`~shopwarehouse.pipeline.lock.LockHeld` when another
+    writer holds the lease."""
     ctx = _Context(settings, day, new_load_id(), project_dir, open_landing(settings))
-    for number, (name, _) in enumerate(STEPS, start=1):
-        if name != NOTIFY and any(step.status == FAILED for step in ctx.done.values()):
-            _skip(ctx, number, policy)
-        else:
-            _run_step(ctx, number, policy)
+    with lock.holding(settings, ctx.landing, _holder(ctx.run_id)):
+        for number, (name, _) in enumerate(STEPS, start=1):
+            if name != NOTIFY and any(step.status == FAILED for step in ctx.done.values()):
+                _skip(ctx, number, policy)
+            else:
+                _run_step(ctx, number, policy)
     report = _report(ctx)
     report.finished_at = ctx.done[NOTIFY].finished_at
     return report
@@ -280,8 +282,16 @@ def run_step(
     recorded_day, ctx.done = ledger.steps_of(settings, ctx.landing, run_id)
     if recorded_day not in (None, day):
         raise ValueError(f"run {run_id} is the run of {recorded_day}, not of {day}")
+    # The run's lease, taken by its first step and held across the steps' processes; the last gives it back.
+    lock.acquire(settings, ctx.landing, _holder(run_id))
     result = _run_step(ctx, numbers[name], policy)
+    if name == NOTIFY:
+        lock.release(settings, ctx.landing, _holder(run_id))
     return result, _report(ctx)
+
+
+def _holder(run_id: str) -> str:
+    return f"run {run_id}"
 
 
 def backfill(

@@ -173,6 +173,22 @@ class Warehouse(ABC):
         self._in_batch(insert)
         self.commit()
 
+    def transact(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[Any, ...]]:
+        """Run ``statements`` (SQL with this backend's placeholders, and its parameters) in one transaction,
+        committed; the rows the last one returns."""
+        if self._batch_open:
+            raise RuntimeError("a load batch is open; commit it first")
+        rows: list[tuple[Any, ...]] = []
+
+        def run() -> None:
+            nonlocal rows
+            for sql, params in statements:
+                rows = self._execute(sql, params)
+
+        self._in_batch(run)
+        self.commit()
+        return rows
+
     def select_rows(
         self, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]], order_by: str
     ) -> list[tuple[Any, ...]]:

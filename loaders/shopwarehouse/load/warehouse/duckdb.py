@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +38,7 @@ class DuckDBWarehouse(Warehouse):
         # order: without that promise DuckDB inserts on every core.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
         config.update(settings or {})
-        self.connection = duckdb.connect(str(path), read_only=read_only, config=config)
+        self.connection = _connect(path, read_only, config)
         self.connection.execute("set timezone = 'UTC'")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -57,3 +58,22 @@ class DuckDBWarehouse(Warehouse):
 
     def _begin(self) -> None:
         self.connection.begin()  # DuckDB autocommits each statement unless a transaction is begun
+
+
+LOCK_WAIT_SECONDS = 5.0
+"""How long opening the file waits while another process has it open: long enough for a reader or another
+writer's check of the lease (a fraction of a second), short of a whole build (see pipeline/lock.py)."""
+
+
+def _connect(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """Open the file; while another process holds it, try again for up to :data:`LOCK_WAIT_SECONDS`."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            if "Could not set lock" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
