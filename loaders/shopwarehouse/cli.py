@@ -17,7 +17,7 @@ from shopwarehouse.dashboard import NoKpis, write_dashboard
 from shopwarehouse.docs import build_site, server
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
-from shopwarehouse.landing import Landing, open_landing
+from shopwarehouse.landing import Landing, LandingUnavailable, open_landing
 from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, new_load_id, run_load
 from shopwarehouse.load.report import summary_table
 from shopwarehouse.load.warehouse import LoadError, Warehouse, open_warehouse
@@ -213,7 +213,7 @@ def load_command(
     except LockHeld as error:
         click.echo(f"Error: {error}", err=True)
         ctx.exit(EXIT_TRANSIENT)
-    except (ProfileError, LoadError) as error:
+    except (ProfileError, LoadError, LandingUnavailable) as error:
         raise click.ClickException(str(error)) from error
     click.echo(summary_table(summary))
     if summary.rejected:

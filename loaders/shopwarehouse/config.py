@@ -25,6 +25,10 @@ class Settings:
     s3_endpoint_url: str | None = None
     """S3 API endpoint; ``None`` means AWS itself. The local server is ``http://127.0.0.1:9000``."""
 
+    s3_timeout_seconds: float = 30.0
+    """How long an S3 call waits to connect, and for each answer, before the SDK counts it as failed and
+    retries it (with backoff, on throttling, server errors, timeouts and resets alike)."""
+
     target: str = "duckdb"
     """The dbt profile target that both dbt and the loaders use."""
 
@@ -87,14 +91,15 @@ class Settings:
         settings = cls(
             landing=env.get("SHOPWAREHOUSE_LANDING") or defaults.landing,
             s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
+            s3_timeout_seconds=float(
+                env.get("SHOPWAREHOUSE_S3_TIMEOUT_SECONDS") or defaults.s3_timeout_seconds
+            ),
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
             max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
             load_batch_rows=_whole_number(env, "SHOPWAREHOUSE_LOAD_BATCH_ROWS", defaults.load_batch_rows),
             missing_export=env.get("SHOPWAREHOUSE_MISSING_EXPORT") or defaults.missing_export,
             retry_attempts=_whole_number(env, "SHOPWAREHOUSE_RETRY_ATTEMPTS", defaults.retry_attempts),
-            retry_base_seconds=float(
-                env.get("SHOPWAREHOUSE_RETRY_BASE_SECONDS") or defaults.retry_base_seconds
-            ),
+            retry_base_seconds=_seconds(env, "SHOPWAREHOUSE_RETRY_BASE_SECONDS", defaults.retry_base_seconds),
             lock_wait_seconds=_whole_number(
                 env, "SHOPWAREHOUSE_LOCK_WAIT_SECONDS", defaults.lock_wait_seconds
             ),
@@ -163,3 +168,16 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name}={value!r} is not a whole number, e.g. {default}") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number of seconds, e.g. {default}") from None
+    if seconds <= 0:
+        raise ValueError(f"{name}={value!r} must be more than 0")
+    return seconds

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from shopwarehouse.s3 import make_client, split_url
+from shopwarehouse.s3 import S3_ATTEMPTS, make_client, split_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from shopwarehouse.config import Settings
+
+
+class LandingUnavailable(Exception):
+    """The landing zone did not answer a call, after the S3 client's retries; ``__cause__`` says why."""
 
 
 @dataclass(frozen=True)
@@ -126,19 +130,35 @@ class S3Landing:
 
     def put(self, key: str, data: bytes) -> None:
         # upload_fileobj switches to multipart uploads for large objects; S3 publishes an object whole.
-        self.client.upload_fileobj(io.BytesIO(data), self.bucket, self.prefix + key)
+        with self._calling("writing", key):
+            self.client.upload_fileobj(io.BytesIO(data), self.bucket, self.prefix + key)
 
     def get(self, key: str) -> bytes:
-        response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-        return response["Body"].read()
+        with self._calling("reading", key):
+            response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            return response["Body"].read()
 
     def list(self, prefix: str = "") -> list[LandedObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         found = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for item in page.get("Contents", []):
-                found.append(LandedObject(key=item["Key"][len(self.prefix) :], size=item["Size"]))
+        with self._calling("listing", prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    found.append(LandedObject(key=item["Key"][len(self.prefix) :], size=item["Size"]))
         return sorted(found, key=lambda obj: obj.key)
+
+    @contextmanager
+    def _calling(self, doing: str, key: str) -> Iterator[None]:
+        """An S3 call that failed after every attempt, as a :class:`LandingUnavailable` naming the file."""
+        import botocore.exceptions
+
+        try:
+            yield
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            raise LandingUnavailable(
+                f"{doing} {self.location(key)} failed after {S3_ATTEMPTS} attempts: {type(error).__name__}: "
+                f"{error}"
+            ) from error
 
     def copy(self, source: str, target: str) -> None:
         # The managed copy is server-side and switches to multipart copies above 5 GB.
@@ -155,5 +175,5 @@ class S3Landing:
 def open_landing(settings: Settings) -> Landing:
     """The landing zone the settings name: S3 for ``s3://`` URLs, a local directory otherwise."""
     if settings.landing.startswith("s3://"):
-        return S3Landing(settings.landing, make_client(settings.s3_endpoint_url))
+        return S3Landing(settings.landing, make_client(settings.s3_endpoint_url, settings.s3_timeout_seconds))
     return LocalLanding(Path(settings.landing))

@@ -24,17 +24,29 @@ STAGE_EXPIRY_DAYS = 2
 _LOCAL_KEY_ID, _LOCAL_SECRET = "shopwarehouse", "local-only"
 
 
-def make_client(endpoint_url: str | None) -> S3Client:
-    """An S3 client for AWS (``endpoint_url=None``) or for an S3-compatible server at ``endpoint_url``."""
-    client: S3Client = aws_client("s3", endpoint_url)
+# Attempts per S3 call (the first included), with the SDK's standard retry mode: exponential backoff with
+# jitter on throttling (503 SlowDown), server errors (500), timeouts and dropped connections.
+S3_ATTEMPTS = 5
+
+
+def make_client(endpoint_url: str | None, timeout_seconds: float = 30.0) -> S3Client:
+    """An S3 client for AWS (``endpoint_url=None``) or for an S3-compatible server at ``endpoint_url``;
+    ``timeout_seconds`` bounds connecting and each wait for the server to answer."""
+    client: S3Client = aws_client("s3", endpoint_url, timeout_seconds=timeout_seconds)
     return client
 
 
-def aws_client(service: str, endpoint_url: str | None, region: str | None = None) -> Any:
+def aws_client(
+    service: str, endpoint_url: str | None, region: str | None = None, timeout_seconds: float = 30.0
+) -> Any:
     """A boto3 client of ``service`` for AWS, or for the local server at ``endpoint_url`` (which serves S3
     and SNS alike), with standard retries; a local endpoint gets placeholder credentials if none are set."""
     session = boto3.session.Session()
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": S3_ATTEMPTS},
+        connect_timeout=timeout_seconds,
+        read_timeout=timeout_seconds,
+    )
     if endpoint_url is None:
         return session.client(service, config=config, region_name=region)  # type: ignore[call-overload]
     has_credentials = session.get_credentials() is not None

@@ -6,23 +6,43 @@ Each scenario's figures are in docs/reliability.md.
 from __future__ import annotations
 
 import csv
+import http.client
+import http.server
+import json
 import os
+import socket
+import struct
 import subprocess
 import sys
+import threading
+import time
+import urllib.parse
+import zlib
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, WarehouseTarget, cli
+from conftest import ARTEFACTS, REPO, WarehouseTarget, cli
 
+from shopwarehouse.config import Settings
 from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.landing import LocalLanding
+from shopwarehouse.landing import LocalLanding, open_landing
 from shopwarehouse.pipeline.report import EXIT_TRANSIENT
 
 ATTEMPTS = 10
 DAYS = 4
 START = date(2024, 3, 1)
+
+
+def record(scenario: str, figures: dict[str, object]) -> None:
+    """Keep a scenario's figures with the test artefacts (``test-artefacts/reliability/``), for
+    docs/reliability.md."""
+    path = ARTEFACTS / "reliability" / f"{scenario}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
 
 
 def start_at_once(args: list[str], env: dict[str, str], count: int = ATTEMPTS) -> list[tuple[int, str]]:
@@ -80,6 +100,9 @@ def test_ten_loads_started_at_once_load_every_file_exactly_once(
     cli("load", env=env)
     assert loaded() == (files, {"loaded"}, order_rows, orders)
     assert warehouse_target.query("select holder from ops.pipeline_lock") == [(None,)]
+    record(f"concurrent_loads_{warehouse_target.name}_{'wait' if wait else 'give_up'}",
+           {"attempts": ATTEMPTS, "exit_codes": Counter(codes), "files": len(files), "order_rows": order_rows,
+            "loaded_order_rows": loaded()[2]})  # fmt: skip
 
 
 def test_ten_runs_of_the_same_day_started_at_once_end_as_one_run(tmp_path: Path) -> None:
@@ -114,3 +137,169 @@ def test_ten_runs_of_the_same_day_started_at_once_end_as_one_run(tmp_path: Path)
     assert {status for _, status in ledger} == {"loaded"}
     assert len(runs) == codes.count(0)
     assert loaded == (orders,)
+    record("concurrent_runs_duckdb", {"attempts": ATTEMPTS, "exit_codes": Counter(codes), "files": len(files),
+                                      "orders": orders, "fct_orders": loaded[0]})  # fmt: skip
+
+
+# -- S3 faults, injected by a proxy on loopback in front of the local S3 server ------------------------------
+
+SLOWDOWN, ERROR_500, TIMEOUT, RESET = "503 SlowDown", "500 InternalError", "timeout", "connection reset"
+FAULTS = (SLOWDOWN, ERROR_500, TIMEOUT, RESET)
+CLIENT_TIMEOUT = 1.0  # SHOPWAREHOUSE_S3_TIMEOUT_SECONDS in these tests: a "timeout" answers after 2 s
+
+
+class FaultyS3:
+    """An HTTP proxy to the S3 server that fails requests on purpose, as S3 and the network do.
+
+    ``plan(method, path, attempt)`` names the fault for the attempt'th request (from 0) of that method and
+    path, or ``None`` to pass it through. What it injected is counted in ``injected``.
+    """
+
+    def __init__(self, upstream: str, plan: Callable[[str, str, int], str | None]) -> None:
+        self.upstream = urllib.parse.urlsplit(upstream).netloc
+        self.plan = plan
+        self.injected: Counter[str] = Counter()
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_one_request(self) -> None:
+                try:
+                    super().handle_one_request()
+                except ConnectionError:
+                    self.close_connection = True
+
+            def forward(self) -> None:
+                with proxy.lock:
+                    attempt = proxy.seen[(self.command, self.path)]
+                    proxy.seen[(self.command, self.path)] += 1
+                    fault = proxy.plan(self.command, self.path, attempt)
+                    if fault:
+                        proxy.injected[fault] += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if fault == RESET:  # an abortive close: the client sees ECONNRESET
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if fault == TIMEOUT:
+                    time.sleep(CLIENT_TIMEOUT * 2)
+                    self.close_connection = True
+                    return
+                if fault in (SLOWDOWN, ERROR_500):
+                    status, code = (503, "SlowDown") if fault == SLOWDOWN else (500, "InternalError")
+                    payload = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                upstream = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                upstream.request(self.command, self.path, body=body or None, headers=headers)
+                response = upstream.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def s3_landing(s3_endpoint: str, tmp_path: Path) -> tuple[str, list[str], int]:
+    """Four days landed in the local S3 server under a prefix of the test's own; the landing URL, the files
+    and the order rows."""
+    url = f"s3://shopwarehouse-test/faults-{tmp_path.name}"
+    generate(open_landing(Settings(landing=url, s3_endpoint_url=s3_endpoint)),
+             GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=150))  # fmt: skip
+    files, rows, _ = landed(tmp_path / "local")  # the same seed, so the same files and rows
+    return url, files, rows
+
+
+def faults_env(tmp_path: Path, landing: str, endpoint: str) -> dict[str, str]:
+    return {
+        "SHOPWAREHOUSE_TARGET": "duckdb",
+        "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "SHOPWAREHOUSE_LANDING": landing,
+        "SHOPWAREHOUSE_S3_ENDPOINT_URL": endpoint,
+        "SHOPWAREHOUSE_S3_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT),
+        "DBT_PROFILES_DIR": str(REPO),
+    }
+
+
+def loaded_files(tmp_path: Path) -> tuple[list[str], int]:
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        keys = sorted(key for (key,) in conn.execute("select file_key from raw._load_files").fetchall())
+        (rows,) = conn.execute("select count(*) from raw.orders").fetchone() or (0,)
+    return keys, rows
+
+
+def test_s3_throttling_server_errors_timeouts_and_resets_are_retried_and_the_load_is_exact(
+    s3_endpoint: str, s3_landing: tuple[str, list[str], int], tmp_path: Path
+) -> None:
+    url, files, order_rows = s3_landing
+
+    # Every request fails once or twice, by each of the faults in turn, then goes through.
+    def plan(method: str, path: str, attempt: int) -> str | None:
+        number = zlib.crc32(f"{method} {path}".encode())
+        return FAULTS[(number + attempt) % len(FAULTS)] if attempt < 1 + number % 2 else None
+
+    proxy = FaultyS3(s3_endpoint, plan)
+    try:
+        result = cli("load", env=faults_env(tmp_path, url, proxy.url))
+    finally:
+        proxy.close()
+    # THEN every fault kind was met, and retried with backoff, and every file loaded once, every row once
+    assert set(proxy.injected) == set(FAULTS), proxy.injected
+    assert sum(proxy.injected.values()) >= len(files), proxy.injected
+    assert loaded_files(tmp_path) == (files, order_rows)
+    assert f"{len(files)}" in result.stdout
+    record("s3_faults", {"requests": sum(proxy.seen.values()), "injected": dict(proxy.injected),
+                         "files": len(files), "order_rows": order_rows})  # fmt: skip
+
+
+def test_an_s3_fault_that_never_clears_fails_naming_the_file_and_a_rerun_loads_the_rest_once(
+    s3_endpoint: str, s3_landing: tuple[str, list[str], int], tmp_path: Path
+) -> None:
+    url, files, order_rows = s3_landing
+    stuck = next(key for key in files if key.startswith("raw/orders/date=2024-03-03/"))
+
+    def plan(method: str, path: str, attempt: int) -> str | None:
+        return SLOWDOWN if urllib.parse.unquote(path).endswith(stuck) else None
+
+    proxy = FaultyS3(s3_endpoint, plan)
+    try:
+        failed = cli("load", env=faults_env(tmp_path, url, proxy.url), returncode=1)
+    finally:
+        proxy.close()
+    # THEN the load fails naming the file and the cause, after the client's five attempts
+    assert f"reading {url}/{stuck} failed after 5 attempts" in failed.stderr
+    assert "SlowDown" in failed.stderr
+    assert proxy.injected[SLOWDOWN] == 5
+    # AND what it committed before is kept, nothing of the failed batch is: a re-run loads the rest once
+    partly, _ = loaded_files(tmp_path)
+    assert stuck not in partly
+    cli("load", env=faults_env(tmp_path, url, s3_endpoint))
+    assert loaded_files(tmp_path) == (files, order_rows)
+    record("s3_fault_never_clears", {"attempts": proxy.injected[SLOWDOWN], "files_before_rerun": len(partly),
+                                     "files": len(files), "order_rows": order_rows})  # fmt: skip

@@ -53,8 +53,12 @@ def is_transient(error: BaseException) -> bool:
     import psycopg2
     import snowflake.connector.errors
 
+    from shopwarehouse.landing import LandingUnavailable
+
     if isinstance(error, TransientError | ConnectionError | TimeoutError):
         return True
+    if isinstance(error, LandingUnavailable):  # as transient as what the S3 client gave up on
+        return error.__cause__ is not None and is_transient(error.__cause__)
     if isinstance(error, botocore.exceptions.ClientError):
         return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
     return isinstance(
