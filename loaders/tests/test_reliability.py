@@ -10,6 +10,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -303,3 +304,88 @@ def test_an_s3_fault_that_never_clears_fails_naming_the_file_and_a_rerun_loads_t
     assert loaded_files(tmp_path) == (files, order_rows)
     record("s3_fault_never_clears", {"attempts": proxy.injected[SLOWDOWN], "files_before_rerun": len(partly),
                                      "files": len(files), "order_rows": order_rows})  # fmt: skip
+
+
+# -- schema drift ---------------------------------------------------------------------------------------
+
+
+def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_renamed_file_are_quarantined(
+    tmp_path: Path,
+) -> None:
+    # GIVEN two days landed, and on the second day each kind of drift in one file
+    root = tmp_path / "landing"
+    generate(LocalLanding(root), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150))
+    day = "date=2024-03-02"
+    customers, orders, items, payments = (
+        next((root / "raw" / entity / day).glob("*.csv"))
+        for entity in ("customers", "orders", "order_items", "payments")
+    )
+    # a new column overnight
+    lines = customers.read_text().splitlines()
+    customers.write_text(
+        "\n".join([lines[0] + ',"loyalty_tier"', *(f'{line},"gold"' for line in lines[1:])]) + "\n"
+    )
+    # a required column gone (customer_id, the second)
+    orders.write_text(re.sub(r'(?m)^("[^"]*"),"[^"]*",', r"\1,", orders.read_text()))
+    # a type change: quantity, a whole number, arrives as a decimal on the first row
+    text = items.read_text().split("\n")
+    text[1] = re.sub(r'^("[^"]*","[^"]*","[^"]*"),\d+,', r"\1,2.5,", text[1])
+    items.write_text("\n".join(text))
+    # an export renamed: a CSV file ending in .txt
+    renamed = payments.with_suffix(".txt")
+    payments.rename(renamed)
+    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+           "SHOPWAREHOUSE_LANDING": str(root), "DBT_PROFILES_DIR": str(REPO)}  # fmt: skip
+
+    # WHEN it loads
+    result = cli("load", env=env, returncode=1)  # 1: files were quarantined
+
+    # THEN the new column is warned about, and the file loads (its known columns; the file, new column and
+    # all, stays in the landing zone's raw/)
+    key = str(customers.relative_to(root))
+    assert f"{key}: columns not in the contract are not loaded: loyalty_tier" in result.stderr
+    with duckdb.connect(env["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        statuses = dict(conn.execute("select file_key, status from raw._load_files").fetchall())
+        reasons = dict(conn.execute("select file_key, reason from raw._load_files").fetchall())
+        customer_rows = conn.execute(
+            "select count(*) from raw.customers where _source_file = ?", [key]
+        ).fetchone()
+    assert statuses[key] == "loaded"
+    assert customer_rows == (len(lines) - 1,)
+    # AND the other three are quarantined, kept as delivered with the reason naming the column or the fix
+    expected = {
+        orders: "missing required column(s) customer_id",
+        items: "quantity must be",
+        renamed: "unsupported file name",
+    }
+    for path, reason in expected.items():
+        key = str(path.relative_to(root))
+        assert statuses[key] == "quarantined", key
+        assert reason in reasons[key], reasons[key]
+        kept = root / "quarantine" / key
+        assert kept.read_bytes() == path.read_bytes()
+        error = json.loads(kept.with_name(kept.name + ".error.json").read_text())
+        assert reason in error["reason"]
+    assert json.loads((root / "quarantine" / items.relative_to(root)).with_name(
+        items.name + ".error.json").read_text())["column"] == "quantity"  # fmt: skip
+    # AND once the exporter delivers them again, fixed, they load, and nothing is loaded twice
+    landed_clean = tmp_path / "clean"
+    generate(LocalLanding(landed_clean), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150))
+    for path in (orders, items):
+        fixed = landed_clean / path.relative_to(root)
+        path.with_name(path.stem + "_fixed.csv").write_bytes(fixed.read_bytes())
+    renamed.with_suffix(".csv").write_bytes(renamed.read_bytes())
+    cli("load", env=env)
+    with duckdb.connect(env["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        counts = conn.execute(
+            "select (select count(*) from raw.orders), (select count(distinct order_id) from raw.orders), "
+            "(select count(*) from raw.payments)"
+        ).fetchone()
+    clean_orders = sum(1 for path in (landed_clean / "raw" / "orders").rglob("*.csv")
+                       for _ in csv.DictReader(path.read_text().splitlines()))  # fmt: skip
+    clean_payments = sum(1 for path in (landed_clean / "raw" / "payments").rglob("*.csv")
+                         for _ in csv.DictReader(path.read_text().splitlines()))  # fmt: skip
+    assert counts is not None
+    assert (counts[0], counts[2]) == (clean_orders, clean_payments)
+    record("schema_drift", {"files_quarantined": len(expected), "orders_rows": counts[0],
+                            "payments_rows": counts[2]})  # fmt: skip
