@@ -26,7 +26,7 @@ from shopwarehouse.pipeline.ledger import past_runs
 from shopwarehouse.pipeline.lock import LockHeld
 from shopwarehouse.pipeline.orchestrate import DEFAULT_INSTALL_DIR, STEP_NAMES, write_definitions
 from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT, FAILED, StepFailed
-from shopwarehouse.pipeline.retry import RetryPolicy
+from shopwarehouse.pipeline.retry import RetryPolicy, is_transient
 from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
 from shopwarehouse.pipeline.sla import MISSED, parse_deadline, sla_state
 from shopwarehouse.profile import ProfileError
@@ -213,8 +213,19 @@ def load_command(
     except LockHeld as error:
         click.echo(f"Error: {error}", err=True)
         ctx.exit(EXIT_TRANSIENT)
-    except (ProfileError, LoadError, LandingUnavailable) as error:
-        raise click.ClickException(str(error)) from error
+    except Exception as error:
+        if not is_transient(error):
+            if isinstance(error, ProfileError | LoadError | LandingUnavailable):
+                raise click.ClickException(str(error)) from error
+            raise
+        # A dropped connection, throttling that outlasted the retries...: what was committed stays, with its
+        # ledger rows; the batch in flight was rolled back. The same command loads the rest, once.
+        click.echo(
+            f"Error: the load stopped on a fault that may pass: {type(error).__name__}: {error}\n"
+            "The files committed before it are loaded and recorded; the others are not. Run it again.",
+            err=True,
+        )
+        ctx.exit(EXIT_TRANSIENT)
     click.echo(summary_table(summary))
     if summary.rejected:
         ctx.exit(1)

@@ -56,9 +56,10 @@ def start_at_once(args: list[str], env: dict[str, str], count: int = ATTEMPTS) -
     return [(process.wait(timeout=600), process.communicate()[1]) for process in processes]
 
 
-def landed(root: Path) -> tuple[list[str], int, int]:
+def landed(root: Path, orders_per_day: int = 150) -> tuple[list[str], int, int]:
     """Generated days in ``root``: the files landed, and the rows and distinct orders of the orders files."""
-    generate(LocalLanding(root), GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=150))
+    options = GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=orders_per_day)
+    generate(LocalLanding(root), options)
     files = sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
     rows = [row for path in (root / "raw" / "orders").rglob("*.csv")
             for row in csv.DictReader(path.read_text().splitlines())]  # fmt: skip
@@ -290,10 +291,10 @@ def test_an_s3_fault_that_never_clears_fails_naming_the_file_and_a_rerun_loads_t
 
     proxy = FaultyS3(s3_endpoint, plan)
     try:
-        failed = cli("load", env=faults_env(tmp_path, url, proxy.url), returncode=1)
+        failed = cli("load", env=faults_env(tmp_path, url, proxy.url), returncode=EXIT_TRANSIENT)
     finally:
         proxy.close()
-    # THEN the load fails naming the file and the cause, after the client's five attempts
+    # THEN the load fails naming the file and the cause, after the client's five attempts, with 75: try later
     assert f"reading {url}/{stuck} failed after 5 attempts" in failed.stderr
     assert "SlowDown" in failed.stderr
     assert proxy.injected[SLOWDOWN] == 5
@@ -389,3 +390,81 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
     assert (counts[0], counts[2]) == (clean_orders, clean_payments)
     record("schema_drift", {"files_quarantined": len(expected), "orders_rows": counts[0],
                             "payments_rows": counts[2]})  # fmt: skip
+
+
+# -- warehouse faults -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("warehouse_target", ["postgres"], indirect=True)
+def test_a_copy_whose_postgres_backend_is_terminated_fails_clearly_and_a_rerun_loads_exactly_once(
+    warehouse_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    # GIVEN a load committing file by file, so that there is a COPY to cut and work done before it
+    root = tmp_path / "landing"
+    files, order_rows, _ = landed(root, orders_per_day=3000)
+    env = {"SHOPWAREHOUSE_LANDING": str(root), "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "1"}
+    load = subprocess.Popen([sys.executable, "-m", "shopwarehouse", "load"], env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # WHEN its backend is terminated while it runs a COPY (or holds one uncommitted), after a first commit
+    cut = None
+    deadline = time.monotonic() + 120
+    while cut is None and load.poll() is None and time.monotonic() < deadline:
+        if warehouse_target.query("select to_regclass('raw._load_files')") == [(None,)]:
+            continue
+        rows = warehouse_target.query(
+            "select pid, state from pg_stat_activity where application_name = 'shopwarehouse-load' "
+            "and query ilike 'copy %' and state in ('active', 'idle in transaction') "
+            "and exists (select 1 from raw._load_files)"
+        )
+        if rows:
+            warehouse_target.query(f"select pg_terminate_backend({rows[0][0]})")
+            cut = rows[0][1]
+    _, stderr = load.communicate(timeout=120)
+    assert cut is not None, f"no COPY was caught running: {stderr[-2000:]}"
+    # THEN the load fails clearly, exit 75 (a fault that may pass), keeping what it had committed
+    assert load.returncode == EXIT_TRANSIENT, stderr[-2000:]
+    assert "Error: the load stopped on a fault that may pass: OperationalError" in stderr
+    assert "Run it again." in stderr
+    before = warehouse_target.count("select count(*) from raw._load_files")
+    assert 0 < before < len(files)
+    # AND a re-run loads the rest: every file once, every row once
+    cli("load", env=env)
+    ledger = warehouse_target.query("select file_key from raw._load_files")
+    assert sorted(key for (key,) in ledger) == files
+    assert warehouse_target.count("select count(*) from raw.orders") == order_rows
+    record("postgres_copy_terminated", {"state_when_cut": cut, "files_committed_before": before,
+                                        "files": len(files), "order_rows": order_rows})  # fmt: skip
+
+
+def test_a_duckdb_file_held_by_another_process_stops_the_load_clearly_or_is_waited_for(
+    tmp_path: Path,
+) -> None:
+    files, order_rows, _ = landed(tmp_path / "landing")
+    path = tmp_path / "warehouse.duckdb"
+    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(path),
+           "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"), "DBT_PROFILES_DIR": str(REPO)}  # fmt: skip
+    duckdb.connect(str(path)).close()
+    hold = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(12)"
+    )
+    # GIVEN another process holding the warehouse file open for writing (a notebook, say)
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    # WHEN a load starts THEN it stops, naming the process that holds the file, and writes nothing
+    refused = cli("load", env=env, returncode=EXIT_TRANSIENT)
+    assert "Error: the warehouse file is in use by another process" in refused.stderr
+    assert f"(PID {holder.pid})" in refused.stderr
+    # AND with a wait allowed, it waits for the file and then loads every file once
+    started = time.monotonic()
+    cli("load", env={**env, "SHOPWAREHOUSE_LOCK_WAIT_SECONDS": "60"})
+    waited = time.monotonic() - started
+    holder.wait(timeout=30)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        keys = sorted(key for (key,) in conn.execute("select file_key from raw._load_files").fetchall())
+        rows = conn.execute("select count(*) from raw.orders").fetchone()
+    assert (keys, rows) == (files, (order_rows,))
+    record(
+        "duckdb_file_held",
+        {"waited_seconds": round(waited, 1), "files": len(files), "order_rows": order_rows},
+    )

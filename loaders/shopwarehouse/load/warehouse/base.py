@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from shopwarehouse.load.tables import (
     raw_columns,
     with_lineage,
 )
+
+log = logging.getLogger(__name__)
 
 
 class LoadError(Exception):
@@ -247,7 +250,7 @@ class Warehouse(ABC):
             work()
         except BaseException:
             self._batch_open = False
-            self._rollback()
+            self._rollback_after_failure()
             raise
 
     def __enter__(self) -> Warehouse:
@@ -256,8 +259,17 @@ class Warehouse(ABC):
     def __exit__(self, *exc: object) -> None:
         if self._batch_open:  # never commit a batch nobody asked to commit
             self._batch_open = False
-            self._rollback()
+            self._rollback_after_failure()
         self.close()
+
+    def _rollback_after_failure(self) -> None:
+        """Roll back the batch a failure interrupted. When the failure was the connection itself (the server
+        ended it), the server has rolled back already and the rollback's own error would hide the cause."""
+        try:
+            self._rollback()
+        except Exception as error:
+            log.warning("rollback failed (%s: %s); the server rolled the batch back when the connection "
+                        "ended", type(error).__name__, error)  # fmt: skip
 
     # -- shared SQL -----------------------------------------------------------------------------------------
 
