@@ -210,25 +210,34 @@ def load_command(
         )
         with writer, open_warehouse(settings, landing) as warehouse:
             summary = _load_with_progress(landing, warehouse, options)
-    except LockHeld as error:
-        click.echo(f"Error: {error}", err=True)
-        ctx.exit(EXIT_TRANSIENT)
     except Exception as error:
-        if not is_transient(error):
-            if isinstance(error, ProfileError | LoadError | LandingUnavailable):
-                raise click.ClickException(str(error)) from error
-            raise
         # A dropped connection, throttling that outlasted the retries...: what was committed stays, with its
         # ledger rows; the batch in flight was rolled back. The same command loads the rest, once.
-        click.echo(
-            f"Error: the load stopped on a fault that may pass: {type(error).__name__}: {error}\n"
-            "The files committed before it are loaded and recorded; the others are not. Run it again.",
-            err=True,
+        _exit_if_it_may_pass(
+            ctx,
+            error,
+            "the load stopped on a fault that may pass",
+            ("The files committed before it are loaded and recorded; the others are not. Run it again."),
         )
-        ctx.exit(EXIT_TRANSIENT)
+        if isinstance(error, ProfileError | LoadError | LandingUnavailable):
+            raise click.ClickException(str(error)) from error
+        raise
     click.echo(summary_table(summary))
     if summary.rejected:
         ctx.exit(1)
+
+
+def _exit_if_it_may_pass(ctx: click.Context, error: Exception, what: str, then: str = "") -> None:
+    """Exit with 75, saying what happened, when ``error`` is another writer's lease or a fault that may pass
+    (the same command may then succeed); return otherwise."""
+    if isinstance(error, LockHeld):
+        click.echo(f"Error: {error}", err=True)
+    elif is_transient(error):
+        click.echo(f"Error: {what}: {type(error).__name__}: {error}".rstrip() + (f"\n{then}" if then else ""),
+                   err=True)  # fmt: skip
+    else:
+        return
+    ctx.exit(EXIT_TRANSIENT)
 
 
 def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOptions) -> LoadSummary:
@@ -289,9 +298,9 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
             exit_code = result.exit_code or (EXIT_FAILED if step == NOTIFY and report.status == FAILED else 0)
     except ValueError as error:  # a run id of another day
         raise click.ClickException(str(error)) from error
-    except LockHeld as error:
-        click.echo(f"Error: {error}", err=True)
-        ctx.exit(EXIT_TRANSIENT)
+    except Exception as error:
+        _exit_if_it_may_pass(ctx, error, "the run did not start")
+        raise
     for result in report.steps:
         attempts = f"{result.attempts} attempt(s)"
         click.echo(
@@ -356,9 +365,9 @@ def backfill_command(ctx: click.Context, start: datetime, end: datetime, force: 
     policy = RetryPolicy.from_settings(settings)
     try:
         reports = backfill(settings, start.date(), end.date(), policy, Path.cwd(), force=force)
-    except LockHeld as error:
-        click.echo(f"Error: {error}", err=True)
-        ctx.exit(EXIT_TRANSIENT)
+    except Exception as error:
+        _exit_if_it_may_pass(ctx, error, "the backfill stopped before a day's run")
+        raise
     for report in reports:
         rows = report.total("rows_loaded")
         click.echo(f"{report.run_date}  {report.status:<10}{rows:>10} rows  {report.error or ''}")

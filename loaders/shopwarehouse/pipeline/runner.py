@@ -259,12 +259,15 @@ def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Pat
     each did. Never raises for a failed step; :class:`~shopwarehouse.pipeline.lock.LockHeld` when another
     writer holds the lease."""
     ctx = _Context(settings, day, new_load_id(), project_dir, open_landing(settings))
-    with lock.holding(settings, ctx.landing, _holder(ctx.run_id)):
+    _take_lease(ctx, policy)
+    try:
         for number, (name, _) in enumerate(STEPS, start=1):
             if name != NOTIFY and any(step.status == FAILED for step in ctx.done.values()):
                 _skip(ctx, number, policy)
             else:
                 _run_step(ctx, number, policy)
+    finally:
+        lock.release(settings, ctx.landing, _holder(ctx.run_id))
     report = _report(ctx)
     report.finished_at = ctx.done[NOTIFY].finished_at
     return report
@@ -283,7 +286,7 @@ def run_step(
     if recorded_day not in (None, day):
         raise ValueError(f"run {run_id} is the run of {recorded_day}, not of {day}")
     # The run's lease, taken by its first step and held across the steps' processes; the last gives it back.
-    lock.acquire(settings, ctx.landing, _holder(run_id))
+    _take_lease(ctx, policy)
     result = _run_step(ctx, numbers[name], policy)
     if name == NOTIFY:
         lock.release(settings, ctx.landing, _holder(run_id))
@@ -292,6 +295,13 @@ def run_step(
 
 def _holder(run_id: str) -> str:
     return f"run {run_id}"
+
+
+def _take_lease(ctx: _Context, policy: RetryPolicy) -> None:
+    """The writer lease for the run, retried like a step when the warehouse does not answer; a lease held by
+    another writer is not waited for here (``SHOPWAREHOUSE_LOCK_WAIT_SECONDS`` is)."""
+    call_with_retries(lambda: lock.acquire(ctx.settings, ctx.landing, _holder(ctx.run_id)), policy,
+                      what=f"taking the writer lease for run {ctx.run_id}")  # fmt: skip
 
 
 def backfill(
