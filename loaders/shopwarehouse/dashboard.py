@@ -26,8 +26,7 @@ from shopwarehouse.contract import ColumnType
 from shopwarehouse.landing import Landing
 from shopwarehouse.load.warehouse import Warehouse
 from shopwarehouse.pipeline.dbt import parsed
-from shopwarehouse.profile import read_target
-from shopwarehouse.publish import open_published
+from shopwarehouse.publish import marts_schema, open_published
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +65,6 @@ class Kpis:
     def last_loaded_at(self) -> datetime | None:
         """The latest load time of the data the marts were built from."""
         return max((r["source_loaded_at"] for r in self.daily if r["source_loaded_at"]), default=None)
-
-
-def marts_schema(settings: Settings) -> str:
-    """The schema dbt builds the marts in: the target's schema with ``_marts`` (dbt's default naming)."""
-    return f"{str(read_target(settings.target)['schema']).lower()}_marts"
 
 
 def read_kpis(warehouse: Warehouse, schema: str) -> Kpis:

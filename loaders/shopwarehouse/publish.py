@@ -2,23 +2,28 @@
 
 DuckDB lets one process write a database file, and while it does no other process can open that file, not even
 to read. So analysts and the dashboard never read the file the daily run writes: after a run's quality gate
-passes, the ``publish`` step checkpoints the warehouse and copies it whole beside itself, then renames the
-copy over ``<name>.published.duckdb`` (:func:`published_path`). A rename is atomic: a reader that opens the
-published file gets the last good run's database or the one before, never a half-built one, and a reader that
-has it open keeps reading the database it opened. On the server warehouses readers query the marts schema in
-place: dbt swaps each model in by one transaction.
+passes, the ``publish`` step copies the marts (the star schema and the KPI marts) into a new file beside the
+warehouse and renames it over ``<name>.published.duckdb`` (:func:`published_path`). A rename is atomic: a
+reader that opens the published file gets the last good run's marts or the run's before, never a half-built
+state, and a reader that has it open keeps reading the database it opened.
+
+The copy holds the marts and nothing else: DuckDB has no roles, so this is where its access control is. The
+raw and staging rows, and the personal data of the restricted schema, stay in the warehouse file, which only
+the pipeline opens. On the server warehouses readers query the marts schema in place, with the analyst role
+that dbt's grants give read access to the marts alone; dbt swaps each model in by one transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing import Landing
+from shopwarehouse.load.tables import identifier
 from shopwarehouse.load.warehouse import Warehouse, open_warehouse
+from shopwarehouse.load.warehouse.base import literal
 from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
 from shopwarehouse.profile import read_target
 
@@ -35,23 +40,37 @@ def published_path(warehouse: Path) -> Path:
     return warehouse.with_name(f"{warehouse.stem}.published{warehouse.suffix}")
 
 
+def marts_schema(settings: Settings) -> str:
+    """The schema dbt builds the marts in: the target's schema with ``_marts`` (dbt's default naming)."""
+    return f"{str(read_target(settings.target)['schema']).lower()}_marts"
+
+
 def publish(settings: Settings) -> Path | None:
-    """Copy the DuckDB warehouse of the settings' target to its published path, atomically; the path, or
-    ``None`` on a server warehouse, which readers query in place."""
+    """Copy the marts of the DuckDB warehouse of the settings' target to its published path, atomically;
+    the path, or ``None`` on a server warehouse, which readers query in place."""
     profile = read_target(settings.target)
     if profile["type"] != "duckdb":
         return None
     source = Path(profile["path"])
     target = published_path(source)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    # The open connection holds the file's write lock, so no other process changes it while it is copied;
-    # the checkpoint moves the write-ahead log into the file, so the file alone is the whole database.
+    partial.unlink(missing_ok=True)
+    schema = identifier(marts_schema(settings))
+    # The open connection holds the warehouse's write lock, so nothing changes the marts while they are read.
     warehouse = DuckDBWarehouse(source, profile.get("settings") or {})
     try:
-        warehouse.connection.execute("checkpoint")
-        shutil.copyfile(source, partial)
-        with partial.open("rb") as copy:
-            os.fsync(copy.fileno())
+        connection = warehouse.connection
+        connection.execute(f"attach {literal(str(partial))} as published")
+        connection.execute(f"create schema published.{schema}")
+        tables = connection.execute(
+            "select table_name from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+            [schema],
+        ).fetchall()
+        for (table,) in tables:
+            name = identifier(table)
+            connection.execute(f"create table published.{schema}.{name} as select * from {schema}.{name}")
+        connection.execute("detach published")
         DuckDBWarehouse(partial, read_only=True).close()  # it opens, before any reader is sent to it
         os.replace(partial, target)
     finally:
@@ -62,7 +81,9 @@ def publish(settings: Settings) -> Path | None:
         os.fsync(directory)  # the rename itself survives a crash
     finally:
         os.close(directory)
-    log.info("published %s (%.1f MB) for readers", target, target.stat().st_size / 1e6)
+    log.info(
+        "published %d marts to %s (%.1f MB) for readers", len(tables), target, target.stat().st_size / 1e6
+    )
     return target
 
 

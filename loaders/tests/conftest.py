@@ -215,6 +215,7 @@ SCHEMAS = (
     "analytics",
     "analytics_staging",
     "analytics_marts",
+    "analytics_restricted",
     "analytics_reference",
     "analytics_snapshots",
 )

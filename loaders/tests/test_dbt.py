@@ -95,18 +95,31 @@ def test_every_model_and_column_is_documented_and_every_model_tested(built: Buil
         text=True,
     )
     assert result.returncode == 0, result.stdout
-    assert "tested models: 16/16 = 100.0%" in result.stdout
+    assert "tested models: 17/17 = 100.0%" in result.stdout
 
 
-def test_erased_customers_keep_no_personal_data_in_any_mart(built: Built) -> None:
+def test_erased_customers_keep_no_personal_data_and_the_marts_hold_none_at_all(built: Built) -> None:
     with duckdb.connect(str(built.warehouse), read_only=True) as conn:
         erased = conn.execute(
-            "select count(*), count(email_hash), count(first_name), count(last_name) "
-            "from main_marts.dim_customers where is_erased"
+            "select count(*), count(email), count(email_hash), count(first_name), count(last_name), "
+            "count(phone), count(postal_code) from main_restricted.dim_customers_pii where is_erased"
         ).fetchone()
+        kept = conn.execute("select count(email) from main_restricted.dim_customers_pii").fetchone()
     assert erased is not None
     assert erased[0] > 0, "the generated days should hold erasure requests"
-    assert erased[1:] == (0, 0, 0)
+    assert erased[1:] == (0, 0, 0, 0, 0, 0)
+    assert kept is not None
+    assert kept[0] > 0
+    # Every column tagged pii is in staging or in the restricted schema, never in a mart analysts read
+    manifest = json.loads((built.root / "target" / "manifest.json").read_text())
+    places = {
+        (node["config"]["schema"], node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for column in node["columns"].values()
+        if "pii" in column.get("tags", []) + column.get("config", {}).get("tags", [])
+    }
+    assert {schema for schema, _ in places} == {"staging", "restricted"}, places
 
 
 @pytest.mark.parametrize(

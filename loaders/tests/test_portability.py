@@ -27,6 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
 from shopwarehouse import dashboard
+from shopwarehouse import publish as publishing
 from shopwarehouse.config import Settings
 from shopwarehouse.dashboard import read_kpis
 from shopwarehouse.generate import GenerateOptions, generate
@@ -105,11 +106,11 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 # Nodes each build runs, all passing: (resource type, status) -> count, for the first build and the
 # incremental one. On the emulator, unit tests and (on the second build) snapshots are the exclusions above.
 EXPECTED_NODES = {
-    "duckdb": [{"seed": 5, "model": 16, "snapshot": 2, "test": 120, "unit_test": 6}] * 2,
-    "postgres": [{"seed": 5, "model": 16, "snapshot": 2, "test": 120, "unit_test": 6}] * 2,
+    "duckdb": [{"seed": 5, "model": 17, "snapshot": 2, "test": 123, "unit_test": 6}] * 2,
+    "postgres": [{"seed": 5, "model": 17, "snapshot": 2, "test": 123, "unit_test": 6}] * 2,
     "snowflake": [
-        {"seed": 5, "model": 16, "snapshot": 2, "test": 120},
-        {"seed": 5, "model": 16, "test": 116},  # without the snapshots' 4 tests
+        {"seed": 5, "model": 17, "snapshot": 2, "test": 123},
+        {"seed": 5, "model": 17, "test": 119},  # without the snapshots' 4 tests
     ],
 }
 
@@ -172,7 +173,7 @@ def test_the_dashboard_reads_the_same_kpis_on_every_warehouse(
         settings = Settings.from_env()
         assert (publish(settings) is None) == (name != "duckdb")
         with open_published(settings, open_landing(settings)) as connection:
-            read[name] = (settings, read_kpis(connection, dashboard.marts_schema(settings)))
+            read[name] = (settings, read_kpis(connection, publishing.marts_schema(settings)))
     # THEN every warehouse gives the dashboard the same figures
     duckdb_settings, reference = read["duckdb"]
     defined = dashboard.definitions(duckdb_settings, REPO)

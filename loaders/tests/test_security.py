@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
-from conftest import REPO, WarehouseTarget, cli
+from conftest import REPO, WarehouseTarget, cli, dbt
 
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import LocalLanding
@@ -143,3 +146,105 @@ def test_hostile_file_names_are_loaded_as_data_or_quarantined_and_never_run(
     assert warehouse_target.count("select count(*) from raw.orders") == lines * (1 + len(names))
     sources = {key for (key,) in warehouse_target.query("select distinct _source_file from raw.orders")}
     assert {f"raw/orders/date=2024-03-01/{name}" for name in names} <= sources
+
+
+# -- access control and erasure -----------------------------------------------------------------------------
+
+ANALYST = "shopwarehouse_analyst"
+
+
+@pytest.mark.parametrize("warehouse_target", ["postgres"], indirect=True)
+def test_the_analyst_role_reads_every_mart_and_nothing_else(
+    warehouse_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    import psycopg2
+
+    # GIVEN a login role for analysts (made by an administrator in production), and the project built with
+    # SHOPWAREHOUSE_ANALYST_ROLE naming it
+    with contextlib.suppress(psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
+        warehouse_target.query(f"create role {ANALYST} login")
+    generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=3, seed=4,
+                                                                 orders_per_day=40))  # fmt: skip
+    env = {"SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"), "SHOPWAREHOUSE_ANALYST_ROLE": ANALYST}
+    cli("load", env=env)
+    dbt("build", "--exclude", "test_type:unit", env={**os.environ, **env}, tmp_path=tmp_path)
+    tables = warehouse_target.query(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('raw', 'ops') or table_schema like 'analytics%'"
+    )
+    database = os.environ["SHOPWAREHOUSE_PG_DATABASE"]
+
+    def as_analyst(schema: str, table: str) -> str:
+        conn = psycopg2.connect(host="127.0.0.1", port=5432, user=ANALYST, dbname=database)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(f'select count(*) from "{schema}"."{table}"')
+                return "read"
+        except psycopg2.errors.InsufficientPrivilege:
+            return "denied"
+        finally:
+            conn.close()
+
+    # THEN connected as the analyst role, every mart reads and every other table is refused
+    found = {(schema, table): as_analyst(schema, table) for schema, table in tables}
+    marts = {key for key in found if key[0] == "analytics_marts"}
+    assert len(marts) == 11  # seven in the star schema, four KPI marts
+    assert {found[key] for key in marts} == {"read"}
+    assert {found[key] for key in set(found) - marts} == {"denied"}
+    assert ("analytics_restricted", "dim_customers_pii") in found  # personal data: denied above
+    assert {schema for schema, _ in found} >= {"raw", "analytics_staging", "analytics_snapshots"}
+
+
+def test_after_an_erasure_lands_no_table_nor_the_published_copy_holds_the_persons_data(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a run of ten generated days, in which customers asked to be erased
+    generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=10, seed=8,
+                                                                 orders_per_day=80))  # fmt: skip
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(warehouse),
+           "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"), "DBT_PROFILES_DIR": str(REPO),
+           "SHOPWAREHOUSE_REPORT_PATH": str(tmp_path / "kpi_report.html"),
+           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}  # fmt: skip
+    cli("run", "--date", "2024-03-10", env=env)
+    # WHEN their personal data, as it landed before the request, is searched for in every table
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        values = {
+            value.strip().lower()
+            for row in conn.execute(
+                "select email, phone from raw.customers where customer_id in "
+                "(select customer_id from raw.customers where is_deleted)"
+            ).fetchall()
+            for value in row
+            if value
+        }
+    assert any("@" in value for value in values), "the generated days should hold an erasure request"
+
+    def holders(path: Path) -> set[str]:
+        """Every column of every table (but the landed raw rows) holding one of the values."""
+        found = set()
+        with duckdb.connect(str(path), read_only=True) as conn:
+            columns = conn.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where data_type = 'VARCHAR'"
+            ).fetchall()
+            for schema, table, column in columns:
+                hits = conn.execute(
+                    f'select count(*) from "{schema}"."{table}" where lower(trim("{column}")) in '
+                    "(select unnest(?))",
+                    [sorted(values)],
+                ).fetchone()
+                if hits and hits[0]:
+                    found.add(f"{schema}.{table}.{column}")
+        return found
+
+    # THEN only the raw landed rows hold them (which shows the search finds them); no staging table, mart,
+    # restricted model or snapshot does, and the published copy readers use holds nothing of them
+    assert holders(warehouse) == {"raw.customers.email", "raw.customers.phone"}
+    published = tmp_path / "warehouse.published.duckdb"
+    assert holders(published) == set()
+    with duckdb.connect(str(published), read_only=True) as conn:
+        schemas = {
+            row[0] for row in conn.execute("select table_schema from information_schema.tables").fetchall()
+        }
+    assert schemas == {"main_marts"}  # the marts and nothing else: DuckDB has no roles

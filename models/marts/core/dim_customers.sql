@@ -63,9 +63,6 @@ all_customers as (
 
     select
         customer_id,
-        {{ dbt.hash('email') }} as email_hash,
-        first_name,
-        last_name,
         country_code,
         city,
         is_marketing_opt_in,
@@ -81,9 +78,6 @@ all_customers as (
     -- Customers an order names before their own row has landed: placeholders until it arrives.
     select
         order_history.customer_id,
-        null as email_hash,
-        null as first_name,
-        null as last_name,
         null as country_code,
         null as city,
         false as is_marketing_opt_in,
@@ -103,9 +97,6 @@ final as (
 
     select
         all_customers.customer_id,
-        case when all_customers.is_erased then null else all_customers.email_hash end as email_hash,
-        all_customers.first_name,
-        all_customers.last_name,
         all_customers.country_code,
         coalesce(countries.region, 'Unknown') as region,
         all_customers.city,
