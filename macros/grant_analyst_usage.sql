@@ -1,9 +1,9 @@
-{#- Usage on the marts schema for the analyst role (SHOPWAREHOUSE_ANALYST_ROLE), beside the select on each
-    mart that the models' grants config gives; nothing when no role is set. -#}
+{#- A mart's post-hook: usage on its schema for the analyst role (SHOPWAREHOUSE_ANALYST_ROLE), beside the
+    select on the mart that its grants config gives; nothing when no role is set. -#}
 {% macro grant_analyst_usage() %}
     {%- set role = env_var('SHOPWAREHOUSE_ANALYST_ROLE', '') -%}
     {%- if role and execute -%}
-        {{ adapter.dispatch('grant_analyst_usage', 'shopwarehouse')(generate_schema_name('marts', none), role) }}
+        {{ adapter.dispatch('grant_analyst_usage', 'shopwarehouse')(this.schema, role) }}
     {%- endif -%}
 {% endmacro %}
 

@@ -83,7 +83,7 @@ def test_build_runs_every_seed_model_snapshot_and_test(built: Built) -> None:
     kinds = {kind for kind, _ in built.results}
     assert kinds == {"seed", "model", "snapshot", "test", "unit_test"}
     assert {status for _, status in built.results} <= {"success", "pass"}, built.results
-    assert built.results["model", "success"] == 16
+    assert built.results["model", "success"] == 17
     assert built.results["test", "pass"] >= 100
     assert built.results["unit_test", "pass"] >= 6
 

@@ -1,0 +1,138 @@
+"""Scale of input: the ledger lookup at 100,000 ledger rows, 20,000 small files in one day, one big file.
+
+python scripts/bench_scale.py [--ledger-rows 100000] [--files 20000] [--big-orders 1500000]
+
+Each load runs as its own ``shopwarehouse load`` process, on DuckDB, so its peak memory (maximum resident set)
+is its own. Prints the figures as a Markdown table (docs/reliability.md quotes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from shopwarehouse.generate import GenerateOptions, generate
+from shopwarehouse.landing import LocalLanding
+from shopwarehouse.load.loader import _Ledger
+from shopwarehouse.load.tables import LEDGER_COLUMNS, LEDGER_TABLE, RAW_SCHEMA
+from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
+
+log = logging.getLogger("bench_scale")
+REPO = Path(__file__).resolve().parents[1]
+DAY = date(2024, 3, 1)
+
+
+def ledger_lookup(root: Path, rows: int) -> dict[str, str]:
+    """The ledger read that decides what is loaded already (``seen_files``, indexed) at ``rows`` rows."""
+    warehouse = DuckDBWarehouse(root / "ledger.duckdb")
+    warehouse.prepare()
+    now = datetime.now(UTC)
+    names = [name for name, _ in LEDGER_COLUMNS]
+    values = {
+        "load_id": [f"20240301T020000Z-{n // 1000:08x}" for n in range(rows)],
+        "entity": ["orders"] * rows,
+        "file_key": [f"raw/orders/date=2024-03-01/orders_{n:07d}.csv" for n in range(rows)],
+        "file_size": [1000 + n % 500 for n in range(rows)],
+        "file_checksum": [f"{n:064x}" for n in range(rows)],
+        "row_count": [10] * rows,
+        "status": ["loaded"] * rows,
+        "reason": [None] * rows,
+        "started_at": [now] * rows,
+        "finished_at": [now] * rows,
+    }
+    table = pa.table({name: values[name] for name in names})
+    warehouse.connection.register("ledger_rows", table)
+    warehouse.connection.execute(f"insert into {RAW_SCHEMA}.{LEDGER_TABLE} select * from ledger_rows")
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        _Ledger(warehouse.seen_files())
+        timings.append(time.perf_counter() - started)
+    warehouse.close()
+    median = statistics.median(timings)
+    return {"scenario": f"ledger lookup at {rows:,} ledger rows",
+            "result": f"{median:.3f} s (median of 5: read every ledger row, index it)"}  # fmt: skip
+
+
+def load(root: Path, landing: Path, what: str) -> dict[str, str]:
+    """``shopwarehouse load --entity orders`` of ``landing`` into a new DuckDB file: time and peak memory."""
+    env = {**os.environ, "SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_LANDING": str(landing),
+           "SHOPWAREHOUSE_DUCKDB_PATH": str(root / f"{what}.duckdb"), "DBT_PROFILES_DIR": str(REPO),
+           "SHOPWAREHOUSE_MAX_FILE_BYTES": str(4 << 30)}  # fmt: skip
+    out, err = root / f"{what}.out", root / f"{what}.err"
+    started = time.perf_counter()
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "shopwarehouse", "load", "--entity", "orders"],
+                                   env=env, stdout=stdout, stderr=stderr)  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak (ru_maxrss, KiB on Linux)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"the load of {what} failed:\n{err.read_text()[-3000:]}")
+    peak_mb = usage.ru_maxrss / 1024
+    progress = sum(" loading " in line for line in err.read_text().splitlines())
+    total = next(line for line in out.read_text().splitlines() if line.startswith("total"))
+    summary = " ".join(total.split())
+    result = f"{seconds:.1f} s, peak memory {peak_mb:,.0f} MB, {progress:,} progress lines; `{summary}`"
+    return {"scenario": what, "result": result}
+
+
+def small_files(root: Path, files: int) -> Path:
+    """One day of orders as ``files`` files of a few rows each."""
+    source = root / "source"
+    generate(LocalLanding(source), GenerateOptions(start=DAY, days=1, seed=3, orders_per_day=files * 3))
+    rows = list(csv.reader(next((source / "raw" / "orders").rglob("*.csv")).read_text().splitlines()))
+    header, body = rows[0], rows[1:]
+    day = root / "small" / "raw" / "orders" / f"date={DAY}"
+    day.mkdir(parents=True)
+    per_file = max(1, len(body) // files)
+    for number in range(files):
+        chunk = body[number * per_file : (number + 1) * per_file] or body[-1:]
+        buffer = io.StringIO()
+        csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows([header, *chunk])
+        (day / f"orders_{DAY:%Y%m%d}_{number:05d}.csv").write_text(buffer.getvalue())
+    return root / "small"
+
+
+def big_file(root: Path, orders: int) -> tuple[Path, int]:
+    """One day of ``orders`` orders in a single orders file; the landing and the file's size."""
+    landing = root / "big"
+    generate(LocalLanding(landing), GenerateOptions(start=DAY, days=1, seed=3, orders_per_day=orders,
+                                                    max_rows_per_file=orders * 4))  # fmt: skip
+    (path,) = (landing / "raw" / "orders").rglob("*.csv")
+    return landing, path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ledger-rows", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--big-orders", type=int, default=1_500_000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        root = Path(tmp)
+        figures = [ledger_lookup(root, args.ledger_rows)]
+        landing, size = big_file(root, args.big_orders)
+        figures.append(load(root, landing, f"one {size / 1e6:,.0f} MB orders file"))
+        figures.append(
+            load(root, small_files(root, args.files), f"{args.files:,} small orders files in one day")
+        )
+    print("| scenario | result |\n|---|---|")
+    for figure in figures:
+        print(f"| {figure['scenario']} | {figure['result']} |")
+
+
+if __name__ == "__main__":
+    main()
