@@ -1,9 +1,9 @@
-{#- A mart's post-hook: usage on its schema for the analyst role (SHOPWAREHOUSE_ANALYST_ROLE), beside the
-    select on the mart that its grants config gives; nothing when no role is set. -#}
+{#- The on-run-end hook: usage on the marts schema for the analyst role (SHOPWAREHOUSE_ANALYST_ROLE), beside
+    the select on each mart that the marts' grants config gives; nothing when no role is set. -#}
 {% macro grant_analyst_usage() %}
     {%- set role = env_var('SHOPWAREHOUSE_ANALYST_ROLE', '') -%}
     {%- if role and execute -%}
-        {{ adapter.dispatch('grant_analyst_usage', 'shopwarehouse')(this.schema, role) }}
+        {{ adapter.dispatch('grant_analyst_usage', 'shopwarehouse')(generate_schema_name('marts', none), role) }}
     {%- endif -%}
 {% endmacro %}
 

@@ -2,13 +2,14 @@
 
 python scripts/bench_scale.py [--ledger-rows 100000] [--files 20000] [--big-orders 1500000]
 
-Each load runs as its own ``shopwarehouse load`` process, on DuckDB, so its peak memory (maximum resident set)
-is its own. Prints the figures as a Markdown table (docs/reliability.md quotes them).
+Each load runs as its own ``shopwarehouse load`` process, on DuckDB, and its peak memory is its own high-water
+mark of resident memory (VmHWM). Prints the figures as a Markdown table (docs/reliability.md quotes them).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import logging
@@ -73,14 +74,22 @@ def load(root: Path, landing: Path, what: str) -> dict[str, str]:
            "SHOPWAREHOUSE_MAX_FILE_BYTES": str(4 << 30)}  # fmt: skip
     out, err = root / f"{what}.out", root / f"{what}.err"
     started = time.perf_counter()
+    peak_kib = 0
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "shopwarehouse", "load", "--entity", "orders"],
                                    env=env, stdout=stdout, stderr=stderr)  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak (ru_maxrss, KiB on Linux)
+        status = Path(f"/proc/{process.pid}/status")
+        while process.poll() is None:
+            # VmHWM: the process's own peak resident set since it started the program (the rusage of a
+            # child counts the parent's size at the fork)
+            with contextlib.suppress(OSError, StopIteration):
+                line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+                peak_kib = max(peak_kib, int(line.split()[1]))
+            time.sleep(0.02)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         raise RuntimeError(f"the load of {what} failed:\n{err.read_text()[-3000:]}")
-    peak_mb = usage.ru_maxrss / 1024
+    peak_mb = peak_kib / 1024
     progress = sum(" loading " in line for line in err.read_text().splitlines())
     total = next(line for line in out.read_text().splitlines() if line.startswith("total"))
     summary = " ".join(total.split())
@@ -106,12 +115,22 @@ def small_files(root: Path, files: int) -> Path:
 
 
 def big_file(root: Path, orders: int) -> tuple[Path, int]:
-    """One day of ``orders`` orders in a single orders file; the landing and the file's size."""
-    landing = root / "big"
-    generate(LocalLanding(landing), GenerateOptions(start=DAY, days=1, seed=3, orders_per_day=orders,
-                                                    max_rows_per_file=orders * 4))  # fmt: skip
-    (path,) = (landing / "raw" / "orders").rglob("*.csv")
-    return landing, path.stat().st_size
+    """About ``orders`` orders in a single orders file (generated over days of 100,000 orders, a size the
+    generator is made for, then joined); the landing and the file's size."""
+    source = root / "big-source"
+    days = max(1, orders // 100_000)
+    options = GenerateOptions(start=DAY, days=days, seed=3, orders_per_day=orders // days)
+    generate(LocalLanding(source), options)
+    target = root / "big" / "raw" / "orders" / f"date={DAY}" / f"orders_{DAY:%Y%m%d}_000.csv"
+    target.parent.mkdir(parents=True)
+    with target.open("w") as out:
+        for number, path in enumerate(sorted((source / "raw" / "orders").rglob("*.csv"))):
+            with path.open() as lines:
+                header = next(lines)
+                if number == 0:
+                    out.write(header)
+                out.writelines(lines)
+    return root / "big", target.stat().st_size
 
 
 def main() -> None:

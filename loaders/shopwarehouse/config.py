@@ -91,9 +91,7 @@ class Settings:
         settings = cls(
             landing=env.get("SHOPWAREHOUSE_LANDING") or defaults.landing,
             s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
-            s3_timeout_seconds=float(
-                env.get("SHOPWAREHOUSE_S3_TIMEOUT_SECONDS") or defaults.s3_timeout_seconds
-            ),
+            s3_timeout_seconds=_seconds(env, "SHOPWAREHOUSE_S3_TIMEOUT_SECONDS", defaults.s3_timeout_seconds),
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
             max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
             load_batch_rows=_whole_number(env, "SHOPWAREHOUSE_LOAD_BATCH_ROWS", defaults.load_batch_rows),

@@ -97,7 +97,11 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             dbt("build", *(["--exclude", *exclude] if exclude else []), env=env, tmp_path=root / target.name)
             run_results = json.loads((root / target.name / "target" / "run_results.json").read_text())
             builds.append(
-                Counter((r["unique_id"].split(".")[0], r["status"]) for r in run_results["results"])
+                Counter(
+                    (r["unique_id"].split(".")[0], r["status"])
+                    for r in run_results["results"]
+                    if not r["unique_id"].startswith("operation.")
+                )  # the on-run-end hook
             )
         results[target.name] = Built(target, builds)
     return results
