@@ -32,7 +32,7 @@ class Settings:
     target: str = "duckdb"
     """The dbt profile target that both dbt and the loaders use."""
 
-    max_file_bytes: int = 1 << 30
+    max_file_bytes: int = 16 << 30
     """Landed files larger than this (1 GiB) are quarantined unread: split big exports."""
 
     load_batch_rows: int = 500_000

@@ -7,13 +7,14 @@ e.g. ``raw/orders/date=2024-03-01/orders_20240301_000.csv``.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from shopwarehouse.s3 import S3_ATTEMPTS, make_client, split_url
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from shopwarehouse.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class LandingUnavailable(Exception):
@@ -41,6 +44,9 @@ class Landing(Protocol):
 
     def get(self, key: str) -> bytes:
         """The whole object stored under ``key``."""
+
+    def open(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """The object stored under ``key`` as a stream read from start to end, never held whole."""
 
     def list(self, prefix: str = "") -> list[LandedObject]:
         """Every object whose key starts with ``prefix``, sorted by key."""
@@ -88,6 +94,9 @@ class LocalLanding:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def open(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self._path(key).open("rb")
+
     def list(self, prefix: str = "") -> list[LandedObject]:
         if not self.root.exists():
             return []
@@ -134,9 +143,16 @@ class S3Landing:
             self.client.upload_fileobj(io.BytesIO(data), self.bucket, self.prefix + key)
 
     def get(self, key: str) -> bytes:
-        with self._calling("reading", key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-            return response["Body"].read()
+        with self.open(key) as stream:
+            return stream.read()
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        stream = _S3Object(self, key)
+        try:
+            yield io.BufferedReader(stream, buffer_size=_S3_READ_BYTES)
+        finally:
+            stream.close()
 
     def list(self, prefix: str = "") -> list[LandedObject]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -170,6 +186,68 @@ class S3Landing:
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
+
+
+_S3_READ_BYTES = 8 << 20
+
+
+class _S3Object(io.RawIOBase):
+    """An S3 object read from start to end. The SDK retries a call that fails, but not the reading of its
+    response body: when the connection drops mid-way, the read resumes where it stopped, with a ranged GET of
+    the same version of the object (``If-Match`` its ETag), up to :data:`S3_ATTEMPTS` times in a row."""
+
+    def __init__(self, landing: S3Landing, key: str) -> None:
+        self.landing, self.key = landing, key
+        self.position = 0
+        self.etag: str | None = None
+        self.body = self._get()
+
+    def _get(self) -> Any:
+        bucket, key = self.landing.bucket, self.landing.prefix + self.key
+        with self.landing._calling("reading", self.key):
+            if self.etag is None:
+                response = self.landing.client.get_object(Bucket=bucket, Key=key)
+            else:
+                range_ = f"bytes={self.position}-"
+                response = self.landing.client.get_object(
+                    Bucket=bucket, Key=key, Range=range_, IfMatch=self.etag
+                )
+        self.etag = response["ETag"]
+        return response["Body"]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import botocore.exceptions
+
+        for attempt in range(1, S3_ATTEMPTS + 1):
+            try:
+                data = self.body.read(len(buffer))
+                break
+            except botocore.exceptions.BotoCoreError as error:
+                if attempt == S3_ATTEMPTS:
+                    raise LandingUnavailable(
+                        f"reading {self.landing.location(self.key)} failed at byte {self.position:,} "
+                        f"{S3_ATTEMPTS} times in a row: {type(error).__name__}: {error}"
+                    ) from error
+                log.warning("reading %s stopped at byte %d (%s); resuming", self.key, self.position, error)
+                self.body.close()
+                self.body = self._get()
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+    def readall(self) -> bytes:
+        parts = []
+        while part := self.read(_S3_READ_BYTES):
+            parts.append(part)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.body.close()
+        super().close()
 
 
 def open_landing(settings: Settings) -> Landing:

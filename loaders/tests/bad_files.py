@@ -71,6 +71,7 @@ BAD_FILES = [
      None, "ordered_at", "has type timestamp[ms] in the file"),
     ("renamed extension", "a.txt", csv_file(ORDERS_HEADER, GOOD_ORDER), None, None,
      "unsupported file name 'a.txt'"),
+    ("no line end in the first MiB", "a.csv", b"\0" * (1 << 21), 1, None, "the header is not a CSV line"),
     ("ragged row", "a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER + ",extra"), None, None,
      "not valid comma-separated CSV"),
 ]  # fmt: skip

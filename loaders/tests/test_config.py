@@ -14,7 +14,7 @@ def test_defaults_are_the_embedded_default() -> None:
         s3_endpoint_url=None,
         s3_timeout_seconds=30.0,
         target="duckdb",
-        max_file_bytes=1 << 30,
+        max_file_bytes=16 << 30,
         load_batch_rows=500_000,
         missing_export="fail",
         retry_attempts=3,

@@ -193,9 +193,9 @@ def test_bad_files_are_quarantined_with_their_reason_and_good_files_still_load(
         cases[key] = (line, column, reason)
     landing.put("raw/order_items/date=2024-03-01/bad_quantity.csv", NEGATIVE_QUANTITY)
     cases["raw/order_items/date=2024-03-01/bad_quantity.csv"] = (3, "quantity", "must be greater than 0")
-    with (tmp_path / "landing" / HUGE).open("wb") as huge:  # a sparse file: 2 GB listed, no disk used
-        huge.truncate(2 * 1024**3)
-    cases[HUGE] = (None, None, "2,147,483,648 bytes, over the limit of 1,073,741,824")
+    with (tmp_path / "landing" / HUGE).open("wb") as huge:  # a sparse file: 17 GiB listed, no disk used
+        huge.truncate(17 << 30)
+    cases[HUGE] = (None, None, "18,253,611,008 bytes, over the limit of 17,179,869,184")
     landing.put("raw/orders/stray.csv", landing.get("raw/orders/date=2024-03-01/orders_20240301_000.csv"))
     cases["raw/orders/stray.csv"] = (None, None, "misplaced file")
     assert len(cases) >= 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,9 @@ from shopwarehouse.load.validate import RejectedFile, check_size, validate
 
 
 def test_good_order_file_is_typed_by_the_contract() -> None:
-    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER))
+    valid = validate(
+        "orders", "raw/orders/date=2024-03-01/a.csv", io.BytesIO(csv_file(ORDERS_HEADER, GOOD_ORDER))
+    )
     row = valid.table.to_pylist()[0]
     assert row["total_amount"] == Decimal("17.97")
     assert row["updated_at"].isoformat() == "2024-03-01T09:05:00+00:00"  # stored in UTC
@@ -25,7 +28,7 @@ def test_good_order_file_is_typed_by_the_contract() -> None:
 
 def test_unknown_columns_are_ignored_and_reported() -> None:
     data = csv_file(ORDERS_HEADER + ",coupon_code", GOOD_ORDER + ",SPRING")
-    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", data)
+    valid = validate("orders", "raw/orders/date=2024-03-01/a.csv", io.BytesIO(data))
     assert valid.ignored_columns == ("coupon_code",)
     assert valid.table.column_names[-1] == "updated_at"
 
@@ -49,7 +52,9 @@ def test_every_format_gives_the_same_typed_rows(
     for name, root in one_day_in_every_format.items():
         files = sorted((root / "raw" / entity).rglob("*.*"))
         assert files
-        parts = [validate(entity, f.relative_to(root).as_posix(), f.read_bytes()).table for f in files]
+        parts = [
+            validate(entity, f.relative_to(root).as_posix(), io.BytesIO(f.read_bytes())).table for f in files
+        ]
         tables[name] = pa.concat_tables(parts)
     reference = tables.pop("csv")
     assert reference.num_rows > 0
@@ -66,7 +71,7 @@ def test_bad_file_is_rejected_with_its_precise_reason(
     key: str, data: bytes, line: int | None, column: str | None, reason: str
 ) -> None:
     with pytest.raises(RejectedFile) as caught:
-        validate("orders", f"raw/orders/date=2024-03-01/{key}", data)
+        validate("orders", f"raw/orders/date=2024-03-01/{key}", io.BytesIO(data))
     rejection = caught.value.rejection
     assert reason in rejection.reason
     assert (rejection.line, rejection.column) == (line, column)
@@ -77,7 +82,7 @@ def test_negative_quantity_is_rejected_at_its_line() -> None:
     data = csv_file(ITEMS_HEADER, "itm_1,ord_1,prd_1,2,5.00,0.00,2024-03-01T10:00:00Z",
                     "itm_2,ord_1,prd_2,-1,5.00,0.00,2024-03-01T10:00:00Z")  # fmt: skip
     with pytest.raises(RejectedFile) as caught:
-        validate("order_items", "raw/order_items/date=2024-03-01/a.csv", data)
+        validate("order_items", "raw/order_items/date=2024-03-01/a.csv", io.BytesIO(data))
     assert caught.value.rejection.as_dict() == {
         "file": "raw/order_items/date=2024-03-01/a.csv",
         "line": 3,

@@ -4,20 +4,26 @@ For every landed file that the date and entity filters select, in key order:
 
 1. A file the ledger already holds as loaded (or duplicate) with the same key and size is skipped unread.
 2. A file over the size limit is quarantined unread.
-3. Otherwise it is read and hashed. Content the ledger already holds under this key is skipped; content
-   already loaded under another key is recorded as ``duplicate`` and not loaded again.
-4. It is validated against the contract. A rejected file is copied to ``quarantine/<key>`` with
-   ``quarantine/<key>.error.json`` beside it and recorded as ``quarantined``; the run goes on.
+3. Otherwise it is read, hashed and validated against the contract in one pass over its bytes. Content the
+   ledger already holds under this key is skipped; content already loaded under another key is recorded as
+   ``duplicate`` and not loaded again.
+4. A rejected file is copied to ``quarantine/<key>`` with ``quarantine/<key>.error.json`` beside it and
+   recorded as ``quarantined``; the run goes on.
 5. A valid file's rows (with lineage columns) and its ledger row are committed in one transaction, with
    those of the other files of its batch (see :class:`_Run`): a file is loaded and recorded, or neither.
 
 Reading, hashing and validating run a few files ahead on worker threads, while the warehouse loads; the
 decisions and the loads stay in key order on the calling thread.
+
+Memory: a file up to ``stream_file_bytes`` is held, as a typed table, from its validation to its load. A
+larger one never is: it is validated part by part and let go, then read, validated and loaded again part by
+part, in a transaction of its own, its checksum checked against the first reading's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import secrets
@@ -27,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import orjson
 import pyarrow as pa
@@ -35,8 +41,15 @@ import pyarrow as pa
 from shopwarehouse.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing import LandedObject, Landing
 from shopwarehouse.load.tables import LedgerEntry, Status
-from shopwarehouse.load.validate import RejectedFile, Rejection, ValidFile, check_size, validate
-from shopwarehouse.load.warehouse import SeenFile, Warehouse
+from shopwarehouse.load.validate import (
+    PART_BYTES,
+    RejectedFile,
+    Rejection,
+    check_size,
+    validate,
+    validate_parts,
+)
+from shopwarehouse.load.warehouse import LoadError, SeenFile, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +71,12 @@ class LoadOptions:
     """No exports of a later day (files outside a ``date=`` partition are still read, to be quarantined)."""
     dry_run: bool = False
     """Validate and report; write nothing to the warehouse or the landing zone."""
-    max_file_bytes: int = 1 << 30
+    max_file_bytes: int = 16 << 30
+    stream_file_bytes: int = 64 << 20
+    """Files larger than this are never held in memory: they are validated and loaded part by part."""
     read_ahead: int = 2
-    """Files read and validated ahead of the one being loaded (each is held in memory)."""
+    """Files read and validated ahead of the one being loaded (each held in memory, up to
+    ``stream_file_bytes``)."""
     batch_rows: int = 500_000
     """Commit once the files loaded since the last commit hold this many rows (and at the end)."""
 
@@ -96,9 +112,37 @@ class _Read:
 
     obj: LandedObject
     checksum: str
-    valid: ValidFile | None
-    rejection: Rejection | None
     seconds: float
+    rejection: Rejection | None = None
+    rows: int = 0
+    ignored_columns: tuple[str, ...] = ()
+    table: pa.Table | None = None
+    """A valid file's rows, when it is small enough to hold; a larger one is read again to be loaded."""
+
+
+class _Hashing(io.RawIOBase):
+    """A stream that hashes what is read through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.sha256.update(data)
+        self.bytes_read += len(data)
+        return len(data)
+
+    def checksum(self) -> str:
+        """The SHA-256 of the whole stream: what was not read yet is read first."""
+        while self.read(1 << 20):
+            pass
+        return self.sha256.hexdigest()
 
 
 class _Ledger:
@@ -172,7 +216,7 @@ def run_load(
     log.info("load %s: %d to read, %d seen before", summary.load_id, len(pending), len(summary.outcomes))
 
     def read(item: tuple[str, LandedObject]) -> _Read:
-        return _read(landing, item[0], item[1], options.max_file_bytes)
+        return _read(landing, item[0], item[1], options)
 
     for (entity, _), result in zip(pending, _read_ahead(read, pending, options.read_ahead), strict=True):
         outcome = run.settle(entity, result)
@@ -183,21 +227,34 @@ def run_load(
     return summary
 
 
-def _read(landing: Landing, entity: str, obj: LandedObject, max_file_bytes: int) -> _Read:
+def _read(landing: Landing, entity: str, obj: LandedObject, options: LoadOptions) -> _Read:
     started = time.perf_counter()
-    checksum = ""
     try:
         if not _PARTITION.fullmatch(obj.key):
             raise RejectedFile(Rejection(
                 obj.key, f"misplaced file: exports belong under raw/{entity}/date=YYYY-MM-DD/; move it there",
             ))  # fmt: skip
-        check_size(obj.key, obj.size, max_file_bytes)
-        data = landing.get(obj.key)
-        checksum = hashlib.sha256(data).hexdigest()
-        valid, rejection = validate(entity, obj.key, data), None
-    except RejectedFile as error:
-        valid, rejection = None, error.rejection
-    return _Read(obj, checksum, valid, rejection, time.perf_counter() - started)
+        check_size(obj.key, obj.size, options.max_file_bytes)
+    except RejectedFile as error:  # rejected unread
+        return _Read(obj, "", time.perf_counter() - started, error.rejection)
+    with landing.open(obj.key) as raw:
+        hashing = _Hashing(raw)
+        stream = io.BufferedReader(hashing, PART_BYTES)
+        try:
+            if obj.size > options.stream_file_bytes:
+                log.info("validating %s (%s bytes) part by part", obj.key, f"{obj.size:,}")
+                rows, ignored, table = 0, {}, None
+                for part in validate_parts(entity, obj.key, stream):
+                    rows += part.table.num_rows
+                    ignored.update(dict.fromkeys(part.ignored_columns))
+            else:
+                valid = validate(entity, obj.key, stream)
+                rows, ignored, table = valid.table.num_rows, dict.fromkeys(valid.ignored_columns), valid.table
+            rejection = None
+        except RejectedFile as error:
+            rows, ignored, table, rejection = 0, {}, None, error.rejection
+        checksum = hashing.checksum()
+    return _Read(obj, checksum, time.perf_counter() - started, rejection, rows, tuple(ignored), table)
 
 
 class _Run:
@@ -210,6 +267,7 @@ class _Run:
         self.ledger = _Ledger(warehouse.seen_files() if warehouse.ledger_exists() else [])
         self.batch_entity = ""
         self.batch: list[tuple[pa.Table, LedgerEntry]] = []
+        self.batch_rows = 0
 
     def settle(self, entity: str, result: _Read) -> FileOutcome:
         """Decide what becomes of one read file, see to it, and say what was done."""
@@ -232,8 +290,7 @@ class _Run:
         elif result.rejection:
             status, reason = Status.QUARANTINED, str(result.rejection)
         else:
-            status, reason = Status.LOADED, None
-            rows = result.valid.table.num_rows if result.valid else 0
+            status, reason, rows = Status.LOADED, None, result.rows
         # Known at once, so a later file of this run with the same content is a duplicate, even in a dry run.
         self.ledger.add(SeenFile(obj.key, obj.size, checksum, status, self.summary.load_id))
         if self.options.dry_run:
@@ -243,12 +300,15 @@ class _Run:
         entry = LedgerEntry(
             self.summary.load_id, entity, obj.key, obj.size, checksum, rows, status, reason, started, finished
         )
-        if result.valid and status == Status.LOADED:
-            if result.valid.ignored_columns:
+        if status == Status.LOADED:
+            if result.ignored_columns:
                 log.warning("%s: columns not in the contract are not loaded: %s", obj.key,
-                            ", ".join(result.valid.ignored_columns))  # fmt: skip
+                            ", ".join(result.ignored_columns))  # fmt: skip
             log.info("loading %s: %d rows", obj.key, rows)
-            self._add(entity, result.valid.table, entry)
+            if result.table is None:
+                self._load_in_parts(entity, entry)
+            else:
+                self._add(entity, result.table, entry)
         else:
             if result.rejection and status == Status.QUARANTINED:
                 _quarantine(self.landing, result.rejection, entry)
@@ -263,7 +323,8 @@ class _Run:
             self.flush()
             self.batch_entity = entity
         self.batch.append((table, entry))
-        if sum(table.num_rows for table, _ in self.batch) >= self.options.batch_rows:
+        self.batch_rows += table.num_rows
+        if self.batch_rows >= self.options.batch_rows:
             self.flush()
 
     def flush(self) -> None:
@@ -273,10 +334,43 @@ class _Run:
             self.warehouse.load(self.batch_entity, self.batch)
         self.warehouse.commit()
         if self.batch:
-            rows = sum(table.num_rows for table, _ in self.batch)
-            log.info("committed %d %s files, %d rows", len(self.batch), self.batch_entity, rows)
+            log.info("committed %d %s files, %d rows", len(self.batch), self.batch_entity, self.batch_rows)
             self.summary.load_seconds[self.batch_entity] += time.perf_counter() - started
-        self.batch = []
+        self.batch, self.batch_rows = [], 0
+
+    def _load_in_parts(self, entity: str, entry: LedgerEntry) -> None:
+        """A file too large to hold: read again and loaded part by part, in a transaction of its own."""
+        self.flush()
+        started = time.perf_counter()
+        self.warehouse.load_parts(entity, self._parts(entity, entry), entry)
+        self.warehouse.commit()
+        log.info("committed %s, %d rows", entry.file_key, entry.row_count)
+        self.summary.load_seconds[entity] += time.perf_counter() - started
+
+    def _parts(self, entity: str, entry: LedgerEntry) -> Iterator[pa.Table]:
+        """The file's rows, validated again as they are read, in parts of about ``batch_rows`` rows. Its
+        bytes must be those validated before: a file replaced meanwhile fails the load (nothing of it is
+        committed), and the next load validates the new file."""
+        changed = f"{entry.file_key} changed while it was being loaded; nothing of it was loaded; load again"
+        with self.landing.open(entry.file_key) as raw:
+            hashing = _Hashing(raw)
+            stream = io.BufferedReader(hashing, PART_BYTES)
+            parts: list[pa.Table] = []
+            rows = 0
+            try:
+                for part in validate_parts(entity, entry.file_key, stream):
+                    parts.append(part.table)
+                    rows += part.table.num_rows
+                    if sum(table.num_rows for table in parts) >= self.options.batch_rows:
+                        log.info("loading %s: %d of %d rows", entry.file_key, rows, entry.row_count)
+                        yield pa.concat_tables(parts)
+                        parts = []
+            except RejectedFile as error:
+                raise LoadError(f"{changed} ({error})") from error
+            if parts:
+                yield pa.concat_tables(parts)
+            if hashing.checksum() != entry.file_checksum:
+                raise LoadError(changed)
 
 
 def _quarantine(landing: Landing, rejection: Rejection, entry: LedgerEntry) -> None:

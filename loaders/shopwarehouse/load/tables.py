@@ -88,10 +88,11 @@ class LedgerEntry:
         )
 
 
-def with_lineage(files: Sequence[tuple[pa.Table, LedgerEntry]]) -> pa.Table:
+def with_lineage(files: Sequence[tuple[pa.Table, LedgerEntry]], first_row: int = 1) -> pa.Table:
     """Validated files of one entity as one table in ``raw.<entity>`` column order: each file's rows with
-    the lineage its ledger entry gives them. Text every row of a file shares is dictionary-encoded, so a
-    batch holds each value once, not once per row."""
+    the lineage its ledger entry gives them, numbered from ``first_row`` (more than 1 for a part of a file
+    after its first). Text every row of a file shares is dictionary-encoded, so a batch holds each value
+    once, not once per row."""
     parts = []
     for table, entry in files:
         count = table.num_rows
@@ -103,7 +104,7 @@ def with_lineage(files: Sequence[tuple[pa.Table, LedgerEntry]]) -> pa.Table:
 
         lineage = {
             "_source_file": shared(entry.file_key, S),
-            "_source_row_number": pa.array(np.arange(1, count + 1, dtype=np.int64)),
+            "_source_row_number": pa.array(np.arange(first_row, first_row + count, dtype=np.int64)),
             "_file_checksum": shared(entry.file_checksum, S),
             "_load_id": shared(entry.load_id, S),
             "_loaded_at": shared(entry.started_at, T),

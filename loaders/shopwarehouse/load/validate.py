@@ -1,9 +1,13 @@
 """Validate one landed file against the source contract, all or nothing.
 
-A file either becomes one contract-typed Arrow table (every contract column, in contract order, values parsed
-to their types) that a warehouse backend can bulk-load as it is, or it is rejected with one precise reason:
+A file either becomes contract-typed Arrow tables (every contract column, in contract order, values parsed to
+their types) that a warehouse backend can bulk-load as they are, or it is rejected with one precise reason:
 the file, the line, the column, the offending value and what to do about it. Nothing in between: a file with
 one bad value is rejected whole, so it can never be half-loaded.
+
+A file is read as a stream, a part at a time, so its size does not bound what can be checked: a small file's
+parts are joined into one table (:func:`validate`), a large one's are checked and let go, then read again
+when it is loaded (:func:`validate_parts`).
 
 Line numbers count as a text editor does: in CSV the header is line 1 and the first row line 2 (a quoted
 value that spans lines shifts the count); in JSON Lines the first object is line 1; in Parquet, the row.
@@ -11,12 +15,17 @@ value that spans lines shifts the count); in JSON Lines the first object is line
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import gzip
 import io
+import shutil
+import tempfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import pyarrow as pa
@@ -91,6 +100,8 @@ class RejectedFile(Exception):
 
 @dataclass(frozen=True)
 class ValidFile:
+    """A validated file, or one part of it (see :func:`validate_parts`)."""
+
     key: str
     entity: str
     table: pa.Table
@@ -119,90 +130,168 @@ def check_size(key: str, size: int, max_bytes: int) -> None:
         ))  # fmt: skip
 
 
-def validate(entity: str, key: str, data: bytes) -> ValidFile:
-    """The file's rows as a contract-typed table, or :class:`RejectedFile` with the precise reason."""
+def validate(entity: str, key: str, stream: BinaryIO) -> ValidFile:
+    """The whole file as one contract-typed table, or :class:`RejectedFile` with the precise reason."""
+    parts = list(validate_parts(entity, key, stream))
+    return ValidFile(
+        key=key,
+        entity=entity,
+        table=pa.concat_tables(part.table for part in parts),
+        ignored_columns=tuple(dict.fromkeys(name for part in parts for name in part.ignored_columns)),
+    )
+
+
+def validate_parts(entity: str, key: str, stream: BinaryIO) -> Iterator[ValidFile]:
+    """The file read from ``stream`` a part (about :data:`PART_BYTES` of text) at a time, each part validated
+    and typed as it is read, so a file of any size is checked in bounded memory. :class:`RejectedFile`
+    comes at the first bad value, after the parts before it: a caller that loads parts as they come must be
+    able to undo them."""
     fmt, gzipped = file_format(key)
     if gzipped:
-        data = _gunzip(key, data)
-    if not data.strip():
-        raise RejectedFile(Rejection(key, "file is empty: expected a header row and data rows"))
-    columns, first_line = _read(entity, fmt, key, data)
-    return _typed(entity, key, columns, first_line)
+        stream = io.BufferedReader(_Gunzipped(key, stream), buffer_size=PART_BYTES)
+    reader = {"csv": _csv_parts, "jsonl": _jsonl_parts, "parquet": _parquet_parts}[fmt]
+    rows = 0
+    for columns, first_line in reader(key, stream):
+        part = _typed(entity, key, columns, first_line)
+        rows += part.table.num_rows
+        yield part
+    if not rows:
+        raise RejectedFile(Rejection(key, "file has a header but no rows; an empty export must not be sent"))
 
 
-def _gunzip(key: str, data: bytes) -> bytes:
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
-        raise RejectedFile(Rejection(
-            key, f"not a readable gzip stream ({error}): truncated or not gzipped; deliver it again",
-        )) from error  # fmt: skip
+PART_BYTES = 4 << 20
+"""Text read and validated at a time: Arrow's CSV reader turns it into a part of some tens of thousands of
+rows, and reads a few parts ahead on its threads."""
+PARQUET_PART_ROWS = 65_536
+HEADER_BYTES = 1 << 20
+EMPTY = "file is empty: expected a header row and data rows"
+
+Columns = dict[str, pa.Array]
+"""A part of a file as read, before typing: its columns by name (bytes or text for CSV and JSON Lines)."""
 
 
-def _read(entity: str, fmt: str, key: str, data: bytes) -> tuple[dict[str, pa.Array], int]:
-    """Every column of the file as read (strings for CSV), keyed by name, and the first data line."""
-    if fmt == "parquet":
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream's content; a damaged stream is a rejection, found where the damage is."""
+
+    def __init__(self, key: str, stream: BinaryIO) -> None:
+        self.key = key
+        self.gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
         try:
-            table = pq.read_table(io.BytesIO(data))
-        except (pa.ArrowInvalid, OSError) as error:
-            raise RejectedFile(Rejection(key, f"not a readable Parquet file ({error})")) from error
-        return {name: table.column(name).combine_chunks() for name in table.column_names}, 1
+            return self.gzip.readinto(buffer)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise RejectedFile(Rejection(
+                self.key, f"not a readable gzip stream ({error}): truncated or not gzipped; deliver it again",
+            )) from error  # fmt: skip
+
+
+def _csv_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
+    """The rows after the header, a block at a time, every column as text (checked to be UTF-8): what does
+    not parse as its contract type is found, by line, in :func:`_typed`."""
+    line, header_line = 0, b""
+    while not header_line.strip():
+        header_line = stream.readline(HEADER_BYTES)
+        line += 1
+        if not header_line:
+            raise RejectedFile(Rejection(key, EMPTY))
     try:
-        text = data.decode("utf-8")
+        if len(header_line) == HEADER_BYTES:
+            raise csv.Error(f"no line end in its first {HEADER_BYTES:,} bytes")
+        header = next(csv.reader([_utf8(key, header_line.removeprefix(codecs.BOM_UTF8), line)]))
+    except csv.Error as error:
+        raise RejectedFile(Rejection(
+            key, f"the header is not a CSV line ({error}); check that the file is the CSV export", line=line,
+        )) from error  # fmt: skip
+    first_line = line + 1
+    try:
+        batches = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=header, block_size=PART_BYTES),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.binary()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        batch = batches.read_next_batch()
+    except (StopIteration, pa.ArrowInvalid) as error:
+        if isinstance(error, pa.ArrowInvalid) and not str(error).startswith("Empty CSV file"):
+            raise _not_csv(key, error) from error
+        yield {name: pa.array([], pa.string()) for name in header}, first_line  # a header and no rows
+        return
+    while True:
+        yield {name: _text_column(key, batch.column(name), first_line) for name in header}, first_line
+        first_line += batch.num_rows
+        try:
+            batch = batches.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise _not_csv(key, error) from error
+
+
+def _not_csv(key: str, error: pa.ArrowInvalid) -> RejectedFile:
+    return RejectedFile(Rejection(
+        key, f"not valid comma-separated CSV ({error}); quote values that hold commas or quotes",
+    ))  # fmt: skip
+
+
+def _utf8(key: str, data: bytes, line: int) -> str:
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
         raise RejectedFile(Rejection(
             key, f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; re-export the file as UTF-8",
             line=line,
         )) from error  # fmt: skip
-    return (_read_csv(entity, key, data, text), 2) if fmt == "csv" else (_read_jsonl(key, text), 1)
 
 
-def _read_csv(entity: str, key: str, data: bytes, text: str) -> dict[str, pa.Array]:
-    """The file's columns: typed by the contract when every value parses (the fast path, in Arrow's CSV
-    reader), else every column as text, for :func:`_typed` to find and name the first bad value."""
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
-    contract = {column.name: ARROW_TYPES[column.type] for column in ENTITIES[entity].columns}
-    typed = {name: contract.get(name, pa.string()) for name in header}
+def _text_column(key: str, column: pa.Array, first_line: int) -> pa.Array:
+    """A column read as bytes, as text: UTF-8 is checked for the whole column at once, and only when that
+    fails is it decoded value by value, to name the line."""
     try:
-        return _arrow_csv(data, typed)
+        return column.cast(pa.string())
     except pa.ArrowInvalid:
-        pass
-    try:
-        return _arrow_csv(data, dict.fromkeys(header, pa.string()))
-    except pa.ArrowInvalid as error:
-        raise RejectedFile(Rejection(
-            key, f"not valid comma-separated CSV ({error}); quote values that hold commas or quotes",
-        )) from error  # fmt: skip
+        for index, value in enumerate(column.to_pylist()):
+            if value is not None:
+                _utf8(key, value, first_line + index)
+        raise
 
 
-def _arrow_csv(data: bytes, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
-    options = pa_csv.ConvertOptions(
-        column_types=types,
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-        true_values=["true", "True", "TRUE"],
-        false_values=["false", "False", "FALSE"],
-    )
-    table = pa_csv.read_csv(io.BytesIO(data), convert_options=options)
-    return {name: table.column(name).combine_chunks() for name in table.column_names}
-
-
-def _read_jsonl(key: str, text: str) -> dict[str, pa.Array]:
+def _jsonl_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    size, first_line, seen = 0, 1, False
+    for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
+        seen = True
+        text = _utf8(key, line, number)
         try:
-            row = orjson.loads(line)
+            row = orjson.loads(text)
         except orjson.JSONDecodeError as error:
             raise RejectedFile(Rejection(key, f"not valid JSON ({error})", line=number)) from error
         if not isinstance(row, dict):
             raise RejectedFile(Rejection(
                 key, f"a JSON Lines row must be an object, found {type(row).__name__}", line=number,
-                value=line[:80],
+                value=text.strip()[:80],
             ))  # fmt: skip
         rows.append(row)
+        size += len(line)
+        if size >= PART_BYTES:
+            yield _jsonl_columns(rows), first_line
+            first_line += len(rows)
+            rows, size = [], 0
+    if not seen:
+        raise RejectedFile(Rejection(key, EMPTY))
+    if rows:
+        yield _jsonl_columns(rows), first_line
+
+
+def _jsonl_columns(rows: list[dict[str, Any]]) -> Columns:
     names = list(dict.fromkeys(name for row in rows for name in row))
     # Every value as text, as in CSV, so one set of parsing rules serves both formats.
     return {
@@ -219,7 +308,31 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
-def _typed(entity: str, key: str, columns: dict[str, pa.Array], first_line: int) -> ValidFile:
+def _parquet_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
+    """Row groups need random access: a stream that cannot seek (S3's) is first spooled to a temporary
+    file, so a large Parquet file takes disk, not memory."""
+    with contextlib.ExitStack() as stack:
+        if not stream.seekable():
+            spool = stack.enter_context(tempfile.TemporaryFile(prefix="shopwarehouse-"))
+            shutil.copyfileobj(stream, spool, PART_BYTES)
+            stream = spool
+        if stream.seek(0, io.SEEK_END) == 0:
+            raise RejectedFile(Rejection(key, EMPTY))
+        stream.seek(0)
+        first_line = 1
+        try:
+            parquet = pq.ParquetFile(stream)
+            batches = parquet.iter_batches(batch_size=PARQUET_PART_ROWS)
+            if parquet.metadata.num_rows == 0:
+                yield {field.name: pa.array([], field.type) for field in parquet.schema_arrow}, first_line
+            for batch in batches:
+                yield {name: batch.column(name) for name in batch.schema.names}, first_line
+                first_line += batch.num_rows
+        except (pa.ArrowInvalid, OSError) as error:
+            raise RejectedFile(Rejection(key, f"not a readable Parquet file ({error})")) from error
+
+
+def _typed(entity: str, key: str, columns: Columns, first_line: int) -> ValidFile:
     contract = ENTITIES[entity]
     n_rows = len(next(iter(columns.values()))) if columns else 0
     missing = [c.name for c in contract.columns if c.name not in columns and not c.nullable]
@@ -232,8 +345,6 @@ def _typed(entity: str, key: str, columns: dict[str, pa.Array], first_line: int)
             key, f"missing required column(s) {', '.join(missing)}; the header has {found}{hint}; "
             f"the contract for {entity} needs {', '.join(contract.required_columns)}",
         ))  # fmt: skip
-    if n_rows == 0:
-        raise RejectedFile(Rejection(key, "file has a header but no rows; an empty export must not be sent"))
     arrays = []
     for column in contract.columns:
         raw = columns.get(column.name, pa.nulls(n_rows, pa.string()))

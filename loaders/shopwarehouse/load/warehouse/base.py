@@ -1,8 +1,9 @@
 """The one interface every warehouse backend implements, and the SQL they share.
 
-A backend creates the raw tables and the ledger, reads the ledger, and loads batches of validated files: their
-rows into ``raw.<entity>`` through the warehouse's own bulk path and their ledger rows, in one transaction. A
-failure anywhere before the commit rolls the batch back, so each file is loaded and recorded, or neither.
+A backend creates the raw tables and the ledger, reads the ledger, and loads batches of validated files (or
+one large file in parts): their rows into ``raw.<entity>`` through the warehouse's own bulk path and their
+ledger rows, in one transaction. A failure anywhere before the commit rolls the batch back, so each file is
+loaded and recorded, or neither.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import gzip
 import io
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,11 +57,12 @@ def column_list(columns: Sequence[tuple[str, ColumnType]]) -> str:
     return ", ".join(identifier(name) for name, _ in columns)
 
 
-def staged_key(first: LedgerEntry, suffix: str) -> str:
+def staged_key(first: LedgerEntry, part: int, suffix: str) -> str:
     """Where a warehouse that COPYs from storage finds a batch's rows in the landing zone, named after the
-    batch's first file (a file is in one batch only)."""
+    batch's first file (a file is in one batch only) and the part of it (see :meth:`Warehouse.load_parts`)."""
     assert first.file_checksum is not None  # only validated files are staged
-    return f"{STAGE_PREFIX}{first.load_id}/{identifier(first.entity)}/{first.file_checksum[:32]}{suffix}"
+    stem = f"{first.file_checksum[:32]}-{part:05d}"
+    return f"{STAGE_PREFIX}{first.load_id}/{identifier(first.entity)}/{stem}{suffix}"
 
 
 def literal(value: str) -> str:
@@ -101,10 +103,11 @@ class Warehouse(ABC):
         """Run one statement in the current transaction; the rows it returns, if any."""
 
     @abstractmethod
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
         """Append ``rows`` (``raw.<entity>`` columns, in order) through the warehouse's bulk path, inside the
         open transaction; the number of rows the warehouse says it loaded. ``first`` is the ledger entry of
-        the first file in ``rows``, which names anything staged for the load."""
+        the first file in ``rows`` and ``part`` the part of it they start (0 but for a file loaded in
+        parts): :func:`staged_key` names anything staged for the load after them."""
 
     # Transactions through a DB-API connection, which opens one with the first statement; a backend whose
     # driver works otherwise (DuckDB autocommits, Snowflake takes SQL) overrides these.
@@ -215,17 +218,40 @@ class Warehouse(ABC):
         lineage, and into the ledger, in the open batch (see :meth:`commit`)."""
 
         def load_files() -> None:
-            rows = with_lineage(files)
-            loaded = self._bulk_load(entity, rows, files[0][1])
-            if loaded != rows.num_rows:
-                raise LoadError(
-                    f"{', '.join(entry.file_key for _, entry in files)}: the warehouse loaded {loaded} rows "
-                    f"of {rows.num_rows}; nothing was committed"
-                )
+            self._checked_bulk_load(entity, with_lineage(files), [entry for _, entry in files], 0)
             for _, entry in files:
                 self._insert_ledger(entry)
 
         self._in_batch(load_files)
+
+    def load_parts(self, entity: str, parts: Iterable[pa.Table], entry: LedgerEntry) -> None:
+        """One validated file of ``entity`` too large to hold in memory, as its ``parts`` come (its rows in
+        order, ``entry.row_count`` in all), into ``raw.<entity>`` with lineage, a bulk load each, then its
+        ledger row, in the open batch."""
+
+        def load_file() -> None:
+            loaded = 0
+            for number, part in enumerate(parts):
+                loaded += self._checked_bulk_load(
+                    entity, with_lineage([(part, entry)], loaded + 1), [entry], number
+                )
+            if loaded != entry.row_count:
+                raise LoadError(
+                    f"{entry.file_key}: {loaded} rows read to load, {entry.row_count} when it was validated; "
+                    "nothing was committed"
+                )
+            self._insert_ledger(entry)
+
+        self._in_batch(load_file)
+
+    def _checked_bulk_load(self, entity: str, rows: pa.Table, files: Sequence[LedgerEntry], part: int) -> int:
+        loaded = self._bulk_load(entity, rows, files[0], part)
+        if loaded != rows.num_rows:
+            raise LoadError(
+                f"{', '.join(entry.file_key for entry in files)}: the warehouse loaded {loaded} rows "
+                f"of {rows.num_rows}; nothing was committed"
+            )
+        return loaded
 
     def record(self, entry: LedgerEntry) -> None:
         """A ledger row alone, in the open batch: a file that was not loaded (duplicate or quarantined)."""

@@ -45,7 +45,7 @@ class DuckDBWarehouse(Warehouse):
         self.connection.execute(sql, list(params))
         return self.connection.fetchall() if self.connection.description else []
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
         columns = column_list(raw_columns(entity))
         self.connection.register("_shopwarehouse_batch", rows)
         try:

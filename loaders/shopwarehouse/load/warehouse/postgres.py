@@ -42,7 +42,7 @@ class PostgresWarehouse(Warehouse):
             cursor.execute(sql, tuple(params))
             return cursor.fetchall() if cursor.description else []
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
         sql = (
             f"copy {qualified(entity)} ({column_list(raw_columns(entity))}) "
             "from stdin with (format csv, header true)"

@@ -94,9 +94,9 @@ class RedshiftWarehouse(Warehouse):
         finally:
             cursor.close()
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
-        data_key = staged_key(first, ".csv.gz")
-        manifest_key = staged_key(first, ".manifest")
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
+        data_key = staged_key(first, part, ".csv.gz")
+        manifest_key = staged_key(first, part, ".manifest")
         data = to_csv(rows, compress=True)
         self.landing.put(data_key, data)
         self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))

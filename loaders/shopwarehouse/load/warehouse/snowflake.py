@@ -88,8 +88,8 @@ class SnowflakeWarehouse(Warehouse):
             cursor.execute(sql, tuple(params))
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry) -> int:
-        key = staged_key(first, ".parquet")
+    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
+        key = staged_key(first, part, ".parquet")
         buffer = io.BytesIO()
         pq.write_table(rows, buffer)
         self.landing.put(key, buffer.getvalue())
