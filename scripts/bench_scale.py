@@ -1,6 +1,6 @@
 """Scale of input: the ledger lookup at 100,000 ledger rows, 20,000 small files in one day, one big file.
 
-python scripts/bench_scale.py [--ledger-rows 100000] [--files 20000] [--big-orders 1500000]
+python scripts/bench_scale.py [--ledger-rows 100000] [--files 20000] [--big-bytes 2147483648]
 
 Each load runs as its own ``shopwarehouse load`` process, on DuckDB, and its peak memory is its own high-water
 mark of resident memory (VmHWM). Prints the figures as a Markdown table (docs/reliability.md quotes them).
@@ -69,9 +69,13 @@ def ledger_lookup(root: Path, rows: int) -> dict[str, str]:
 
 def load(root: Path, landing: Path, what: str) -> dict[str, str]:
     """``shopwarehouse load --entity orders`` of ``landing`` into a new DuckDB file: time and peak memory."""
-    env = {**os.environ, "SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_LANDING": str(landing),
-           "SHOPWAREHOUSE_DUCKDB_PATH": str(root / f"{what}.duckdb"), "DBT_PROFILES_DIR": str(REPO),
-           "SHOPWAREHOUSE_MAX_FILE_BYTES": str(4 << 30)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SHOPWAREHOUSE_TARGET": "duckdb",
+        "SHOPWAREHOUSE_LANDING": str(landing),
+        "SHOPWAREHOUSE_DUCKDB_PATH": str(root / f"{what}.duckdb"),
+        "DBT_PROFILES_DIR": str(REPO),
+    }
     out, err = root / f"{what}.out", root / f"{what}.err"
     started = time.perf_counter()
     peak_kib = 0
@@ -114,22 +118,24 @@ def small_files(root: Path, files: int) -> Path:
     return root / "small"
 
 
-def big_file(root: Path, orders: int) -> tuple[Path, int]:
-    """About ``orders`` orders in a single orders file (generated over days of 100,000 orders, a size the
-    generator is made for, then joined); the landing and the file's size."""
+def big_file(root: Path, size: int) -> tuple[Path, int]:
+    """One orders file of at least ``size`` bytes: ten generated days of 100,000 orders a day (a size the
+    generator is made for), written out again and again, each copy's order ids made its own, until the file
+    is that big. The landing and the file's size."""
     source = root / "big-source"
-    days = max(1, orders // 100_000)
-    options = GenerateOptions(start=DAY, days=days, seed=3, orders_per_day=orders // days)
-    generate(LocalLanding(source), options)
+    generate(LocalLanding(source), GenerateOptions(start=DAY, days=10, seed=3, orders_per_day=100_000))
+    header, *rows = "".join(
+        path.read_text() for path in sorted((source / "raw" / "orders").rglob("*.csv"))
+    ).splitlines(keepends=True)
+    body = [row for row in rows if row != header]
     target = root / "big" / "raw" / "orders" / f"date={DAY}" / f"orders_{DAY:%Y%m%d}_000.csv"
     target.parent.mkdir(parents=True)
     with target.open("w") as out:
-        for number, path in enumerate(sorted((source / "raw" / "orders").rglob("*.csv"))):
-            with path.open() as lines:
-                header = next(lines)
-                if number == 0:
-                    out.write(header)
-                out.writelines(lines)
+        out.write(header)
+        copy = 0
+        while out.tell() < size:  # every row starts with a quoted order id
+            out.writelines(f'"{copy:03d}-{row[1:]}' for row in body)
+            copy += 1
     return root / "big", target.stat().st_size
 
 
@@ -137,14 +143,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ledger-rows", type=int, default=100_000)
     parser.add_argument("--files", type=int, default=20_000)
-    parser.add_argument("--big-orders", type=int, default=1_500_000)
+    parser.add_argument("--big-bytes", type=int, default=2 << 30)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
         figures = [ledger_lookup(root, args.ledger_rows)]
-        landing, size = big_file(root, args.big_orders)
-        figures.append(load(root, landing, f"one {size / 1e6:,.0f} MB orders file"))
+        landing, size = big_file(root, args.big_bytes)
+        figures.append(load(root, landing, f"one {size / 2**30:,.2f} GiB orders file"))
         figures.append(
             load(root, small_files(root, args.files), f"{args.files:,} small orders files in one day")
         )

@@ -201,6 +201,7 @@ def load_command(
         until=until.date() if until else None,
         dry_run=dry_run,
         max_file_bytes=settings.max_file_bytes,
+        stream_file_bytes=settings.stream_file_bytes,
         batch_rows=settings.load_batch_rows,
     )
     landing = open_landing(settings)

@@ -33,7 +33,11 @@ class Settings:
     """The dbt profile target that both dbt and the loaders use."""
 
     max_file_bytes: int = 16 << 30
-    """Landed files larger than this (1 GiB) are quarantined unread: split big exports."""
+    """Landed files larger than this (16 GiB) are quarantined unread: split big exports."""
+
+    stream_file_bytes: int = 64 << 20
+    """Landed files larger than this (64 MiB) are never held in memory: they are validated part by part, then
+    read again and loaded part by part. Smaller ones are read once and held until loaded."""
 
     load_batch_rows: int = 500_000
     """The loaders commit once the files loaded since the last commit hold this many rows."""
@@ -94,6 +98,9 @@ class Settings:
             s3_timeout_seconds=_seconds(env, "SHOPWAREHOUSE_S3_TIMEOUT_SECONDS", defaults.s3_timeout_seconds),
             target=env.get("SHOPWAREHOUSE_TARGET") or defaults.target,
             max_file_bytes=_whole_number(env, "SHOPWAREHOUSE_MAX_FILE_BYTES", defaults.max_file_bytes),
+            stream_file_bytes=_whole_number(
+                env, "SHOPWAREHOUSE_STREAM_FILE_BYTES", defaults.stream_file_bytes
+            ),
             load_batch_rows=_whole_number(env, "SHOPWAREHOUSE_LOAD_BATCH_ROWS", defaults.load_batch_rows),
             missing_export=env.get("SHOPWAREHOUSE_MISSING_EXPORT") or defaults.missing_export,
             retry_attempts=_whole_number(env, "SHOPWAREHOUSE_RETRY_ATTEMPTS", defaults.retry_attempts),
@@ -136,6 +143,7 @@ class Settings:
             raise ValueError(f"SHOPWAREHOUSE_MISSING_EXPORT={self.missing_export!r}: use fail or warn")
         for name, value in (
             ("MAX_FILE_BYTES", self.max_file_bytes),
+            ("STREAM_FILE_BYTES", self.stream_file_bytes),
             ("LOAD_BATCH_ROWS", self.load_batch_rows),
             ("RETRY_ATTEMPTS", self.retry_attempts),
             ("LOCK_TTL_SECONDS", self.lock_ttl_seconds),

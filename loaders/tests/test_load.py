@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections import Counter
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
+import duckdb
 import orjson
 import pytest
 from bad_files import BAD_FILES, ITEMS_HEADER, csv_file
@@ -17,8 +22,10 @@ from shopwarehouse.config import Settings
 from shopwarehouse.contract import ENTITIES, QUARANTINE_PREFIX, STAGE_PREFIX
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import Landing, LocalLanding
+from shopwarehouse.load import validate
 from shopwarehouse.load.loader import LoadOptions, run_load
-from shopwarehouse.load.warehouse import open_warehouse
+from shopwarehouse.load.warehouse import LoadError, open_warehouse
+from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
 
 
 def expected_rows(landing: Landing) -> tuple[Counter[str], set[str]]:
@@ -257,6 +264,144 @@ def test_dry_run_validates_and_writes_nothing(warehouse_target: WarehouseTarget,
         warehouse_target.count("select count(*) from information_schema.tables where table_schema = 'raw'")
         == 0
     )
+
+
+# -- files too large to hold: validated part by part, then loaded part by part ------------------------------
+
+
+def raw_rows(path: Path, entity: str) -> list[tuple[object, ...]]:
+    """``raw.<entity>`` of a DuckDB file in file and row order, without what differs from load to load."""
+    with duckdb.connect(str(path), read_only=True) as conn:
+        order = "order by _source_file, _source_row_number"
+        return conn.execute(f"select * exclude (_load_id, _loaded_at) from raw.{entity} {order}").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("file_format", "gzipped"), [("csv", False), ("csv", True), ("jsonl", True), ("parquet", False)],
+    ids=["csv", "csv.gz", "jsonl.gz", "parquet"],
+)  # fmt: skip
+def test_a_file_loaded_in_parts_holds_what_it_holds_loaded_whole(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    file_format: str,
+    gzipped: bool,
+) -> None:
+    # GIVEN two days landed in one format, loaded whole (every file far under the streaming size)
+    landing = LocalLanding(tmp_path / "landing")
+    options = GenerateOptions(start=START, days=2, seed=3, orders_per_day=200, file_format=file_format,
+                              gzip=gzipped)  # fmt: skip
+    generate(landing, options)
+    with DuckDBWarehouse(tmp_path / "whole.duckdb") as warehouse:
+        whole = run_load(landing, warehouse, LoadOptions())
+    # WHEN they are loaded again into another warehouse with every file over the streaming size, read in
+    # parts of a few KiB (or 50 Parquet rows) and loaded 120 rows at a time
+    monkeypatch.setattr(validate, "PART_BYTES", 4096)
+    monkeypatch.setattr(validate, "PARQUET_PART_ROWS", 50)
+    with caplog.at_level(logging.INFO), DuckDBWarehouse(tmp_path / "parts.duckdb") as warehouse:
+        parts = run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=120))
+    # THEN each file was validated in parts and loaded in parts
+    assert [record.message for record in caplog.records if "part by part" in record.message]
+    in_parts = [
+        record.message for record in caplog.records if re.search(r": \d+ of \d+ rows$", record.message)
+    ]
+    assert len(in_parts) > len(landing.list()), in_parts
+    # AND the warehouse holds every row of every file, in order, as the whole load did, with the same ledger
+    assert [(o.key, o.status, o.rows) for o in parts.outcomes] == [
+        (o.key, o.status, o.rows) for o in whole.outcomes
+    ]
+    for entity in ENTITIES:
+        rows = raw_rows(tmp_path / "whole.duckdb", entity)
+        assert rows, entity
+        assert raw_rows(tmp_path / "parts.duckdb", entity) == rows, entity
+
+
+def test_files_load_in_parts_into_every_warehouse_exactly_once(
+    warehouse_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    # GIVEN four days landed, every file over the streaming size
+    landing = small_landing(tmp_path / "landing", orders_per_day=200)
+    rows, _ = expected_rows(landing)
+    env = {"SHOPWAREHOUSE_LANDING": landing.url, "SHOPWAREHOUSE_STREAM_FILE_BYTES": "1",
+           "SHOPWAREHOUSE_LOAD_BATCH_ROWS": "100"}  # fmt: skip
+    # WHEN the command loads them, 100 rows at a time
+    result = cli("load", env=env)
+    # THEN files were loaded in parts, each row once, and nothing staged is left behind
+    assert re.search(r"loading raw/orders/\S+: 200 of \d+ rows", result.stderr), result.stderr
+    assert raw_counts(warehouse_target) == rows
+    assert_each_row_once(warehouse_target)
+    assert not landing.list(STAGE_PREFIX)
+    # AND a second load finds nothing to do
+    assert "0 to read" in cli("load", env=env).stderr
+
+
+@pytest.mark.parametrize("warehouse_target", ["duckdb"], indirect=True)
+def test_a_bad_value_deep_in_a_large_file_quarantines_it_whole(
+    warehouse_target: WarehouseTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an orders file whose 1,900th row holds a bad amount, read in parts of 4 KiB (about 40 rows)
+    landing = small_landing(tmp_path / "landing", days=1, orders_per_day=3000)
+    key = next(obj.key for obj in landing.list("raw/orders/"))
+    lines = landing.get(key).decode().splitlines()
+    assert len(lines) > 1900
+    fields = lines[1900].split(",")
+    fields[5] = "x"  # subtotal_amount
+    lines[1900] = ",".join(fields)
+    landing.put(key, ("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(validate, "PART_BYTES", 4096)
+    settings = Settings.from_env().with_overrides(landing=landing.url)
+    # WHEN it is loaded as a file too large to hold
+    with open_warehouse(settings, landing) as warehouse:
+        summary = run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=100))
+    # THEN it is quarantined whole, at its line and column, and nothing of it is loaded; the rest is
+    (rejected,) = summary.rejected
+    assert rejected.key == key
+    assert rejected.reason
+    assert "line 1901, column subtotal_amount" in rejected.reason
+    assert warehouse_target.count("select count(*) from raw.orders") == 0
+    assert warehouse_target.count("select count(*) from raw.customers") > 0
+
+
+class ReplacedWhileLoading(LocalLanding):
+    """A landing zone where a new export replaces one file after the loader validated it (its first
+    reading), before it loaded it (its second)."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        super().__init__(root)
+        self.key, self.readings = key, 0
+
+    def open(self, key: str) -> AbstractContextManager[BinaryIO]:
+        if key == self.key:
+            self.readings += 1
+            if self.readings == 2:
+                self.put(key, self.get(key).replace(b'"web"', b'"mobile"'))
+        return super().open(key)
+
+
+@pytest.mark.parametrize("warehouse_target", ["duckdb", "postgres"], indirect=True)
+def test_a_large_file_replaced_while_it_loads_is_not_loaded_and_the_next_load_takes_the_new_one(
+    warehouse_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    # GIVEN landed days, and an orders file that a new export replaces while it loads
+    small_landing(tmp_path / "landing", orders_per_day=200)
+    key = "raw/orders/date=2024-03-02/orders_20240302_000.csv"
+    landing = ReplacedWhileLoading(tmp_path / "landing", key)
+    settings = Settings.from_env().with_overrides(landing=landing.url)
+    # WHEN it is loaded as a file too large to hold
+    with open_warehouse(settings, landing) as warehouse, pytest.raises(LoadError) as failed:
+        run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=100))
+    # THEN the load fails naming the file, with nothing of it loaded or recorded; the files before it are kept
+    assert f"{key} changed while it was being loaded" in str(failed.value)
+    assert warehouse_target.count(f"select count(*) from raw.orders where _source_file = '{key}'") == 0
+    assert warehouse_target.count(f"select count(*) from raw._load_files where file_key = '{key}'") == 0
+    assert warehouse_target.count("select count(*) from raw._load_files") > 0
+    # WHEN the load runs again THEN it loads the new file, once
+    cli("load", env={"SHOPWAREHOUSE_LANDING": landing.url, "SHOPWAREHOUSE_STREAM_FILE_BYTES": "1"})
+    rows, _ = expected_rows(landing)
+    assert raw_counts(warehouse_target) == rows
+    assert_each_row_once(warehouse_target)
+    assert warehouse_target.count(f"select count(*) from raw.orders where _source_file = '{key}' "
+                                  "and channel = 'web'") == 0  # fmt: skip
 
 
 @pytest.mark.parametrize("warehouse_target", ["duckdb"], indirect=True)

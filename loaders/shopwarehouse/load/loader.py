@@ -348,27 +348,26 @@ class _Run:
         self.summary.load_seconds[entity] += time.perf_counter() - started
 
     def _parts(self, entity: str, entry: LedgerEntry) -> Iterator[pa.Table]:
-        """The file's rows, validated again as they are read, in parts of about ``batch_rows`` rows. Its
-        bytes must be those validated before: a file replaced meanwhile fails the load (nothing of it is
-        committed), and the next load validates the new file."""
+        """The file's rows, validated again as they are read, in parts of ``batch_rows`` rows (the last one
+        smaller). Its bytes must be those validated before: a file replaced meanwhile fails the load
+        (nothing of it is committed), and the next load validates the new file."""
         changed = f"{entry.file_key} changed while it was being loaded; nothing of it was loaded; load again"
+        size = self.options.batch_rows
         with self.landing.open(entry.file_key) as raw:
             hashing = _Hashing(raw)
-            stream = io.BufferedReader(hashing, PART_BYTES)
-            parts: list[pa.Table] = []
-            rows = 0
+            held, done = pa.table({}), 0
             try:
-                for part in validate_parts(entity, entry.file_key, stream):
-                    parts.append(part.table)
-                    rows += part.table.num_rows
-                    if sum(table.num_rows for table in parts) >= self.options.batch_rows:
-                        log.info("loading %s: %d of %d rows", entry.file_key, rows, entry.row_count)
-                        yield pa.concat_tables(parts)
-                        parts = []
+                for part in validate_parts(entity, entry.file_key, io.BufferedReader(hashing, PART_BYTES)):
+                    held = pa.concat_tables([held, part.table]) if held.num_rows else part.table
+                    while held.num_rows >= size:
+                        done += size
+                        log.info("loading %s: %d of %d rows", entry.file_key, done, entry.row_count)
+                        yield held.slice(0, size)
+                        held = held.slice(size)
             except RejectedFile as error:
                 raise LoadError(f"{changed} ({error})") from error
-            if parts:
-                yield pa.concat_tables(parts)
+            if held.num_rows:
+                yield held
             if hashing.checksum() != entry.file_checksum:
                 raise LoadError(changed)
 

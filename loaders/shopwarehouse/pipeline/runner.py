@@ -86,7 +86,10 @@ def _load(ctx: _Context) -> Outcome:
     """Every file landed for the day or before it and not loaded yet (late files of earlier days too); never
     a later day's, so a backfill's day sees the data a run on that day would have seen."""
     options = LoadOptions(
-        until=ctx.day, max_file_bytes=ctx.settings.max_file_bytes, batch_rows=ctx.settings.load_batch_rows
+        until=ctx.day,
+        max_file_bytes=ctx.settings.max_file_bytes,
+        stream_file_bytes=ctx.settings.stream_file_bytes,
+        batch_rows=ctx.settings.load_batch_rows,
     )
     with open_warehouse(ctx.settings, ctx.landing) as warehouse:
         summary = run_load(ctx.landing, warehouse, options)

@@ -47,13 +47,10 @@ class DuckDBWarehouse(Warehouse):
 
     def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
         columns = column_list(raw_columns(entity))
-        self.connection.register("_shopwarehouse_batch", rows)
-        try:
-            (count,) = self._execute(
-                f"insert into {qualified(entity)} ({columns}) select {columns} from _shopwarehouse_batch"
-            )[0]
-        finally:
-            self.connection.unregister("_shopwarehouse_batch")
+        insert = f"insert into {qualified(entity)} ({columns}) select {columns} from _shopwarehouse_batch"
+        # The rows as a relation that one statement scans: a view made with register() would stay in the
+        # transaction's catalog until the commit, holding every part of a file loaded in parts in memory.
+        ((count,),) = self.connection.from_arrow(rows).query("_shopwarehouse_batch", insert).fetchall()
         return int(count)
 
     def _begin(self) -> None:
