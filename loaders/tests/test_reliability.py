@@ -146,6 +146,7 @@ def test_ten_runs_of_the_same_day_started_at_once_end_as_one_run(tmp_path: Path)
 # -- S3 faults, injected by a proxy on loopback in front of the local S3 server ------------------------------
 
 SLOWDOWN, ERROR_500, TIMEOUT, RESET = "503 SlowDown", "500 InternalError", "timeout", "connection reset"
+CUT = "body cut short"  # the answer's headers and half its body, then a connection reset
 FAULTS = (SLOWDOWN, ERROR_500, TIMEOUT, RESET)
 CLIENT_TIMEOUT = 1.0  # SHOPWAREHOUSE_S3_TIMEOUT_SECONDS in these tests: a "timeout" answers after 2 s
 
@@ -182,9 +183,8 @@ class FaultyS3:
                     if fault:
                         proxy.injected[fault] += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if fault == RESET:  # an abortive close: the client sees ECONNRESET
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.close_connection = True
+                if fault == RESET:
+                    self.reset()
                     return
                 if fault == TIMEOUT:
                     time.sleep(CLIENT_TIMEOUT * 2)
@@ -210,8 +210,17 @@ class FaultyS3:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if fault == CUT:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.reset()
+                else:
+                    self.wfile.write(data)
                 upstream.close()
+
+            def reset(self) -> None:
+                """An abortive close once the handler returns: the client sees ECONNRESET."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward
 
@@ -305,6 +314,31 @@ def test_an_s3_fault_that_never_clears_fails_naming_the_file_and_a_rerun_loads_t
     assert loaded_files(tmp_path) == (files, order_rows)
     record("s3_fault_never_clears", {"attempts": proxy.injected[SLOWDOWN], "files_before_rerun": len(partly),
                                      "files": len(files), "order_rows": order_rows})  # fmt: skip
+
+
+def test_an_s3_download_cut_short_resumes_where_it_stopped_and_the_load_is_exact(
+    s3_endpoint: str, s3_landing: tuple[str, list[str], int], tmp_path: Path
+) -> None:
+    url, files, order_rows = s3_landing
+
+    # Every file's first download is cut in the middle of its body (the SDK retries calls, not bodies).
+    def plan(method: str, path: str, attempt: int) -> str | None:
+        return CUT if method == "GET" and "?" not in path and attempt == 0 else None
+
+    proxy = FaultyS3(s3_endpoint, plan)
+    # the orders files over the streaming size (read twice, part by part), the others under it (read whole)
+    env = {**faults_env(tmp_path, url, proxy.url), "SHOPWAREHOUSE_STREAM_FILE_BYTES": "20000"}
+    try:
+        result = cli("load", env=env)
+    finally:
+        proxy.close()
+    # THEN each download resumed where it stopped, and every file loaded once, every row once
+    assert proxy.injected == {CUT: len(files)}
+    assert result.stderr.count("; resuming") == len(files)
+    assert "part by part" in result.stderr
+    assert loaded_files(tmp_path) == (files, order_rows)
+    record("s3_body_cut", {"files": len(files), "cut": proxy.injected[CUT], "order_rows": order_rows,
+                           "requests": sum(proxy.seen.values())})  # fmt: skip
 
 
 # -- schema drift ---------------------------------------------------------------------------------------
