@@ -126,7 +126,6 @@ class _Hashing(io.RawIOBase):
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
         self.sha256 = hashlib.sha256()
-        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
@@ -135,7 +134,6 @@ class _Hashing(io.RawIOBase):
         data = self.stream.read(len(buffer))
         buffer[: len(data)] = data
         self.sha256.update(data)
-        self.bytes_read += len(data)
         return len(data)
 
     def checksum(self) -> str:

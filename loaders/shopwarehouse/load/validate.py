@@ -142,8 +142,9 @@ def validate(entity: str, key: str, stream: BinaryIO) -> ValidFile:
 
 
 def validate_parts(entity: str, key: str, stream: BinaryIO) -> Iterator[ValidFile]:
-    """The file read from ``stream`` a part (about :data:`PART_BYTES` of text) at a time, each part validated
-    and typed as it is read, so a file of any size is checked in bounded memory. :class:`RejectedFile`
+    """The file read from ``stream`` a part (about :data:`PART_BYTES` of text, or :data:`PARQUET_PART_ROWS`
+    Parquet rows) at a time, each part validated and typed as it is read, so a file of any size is checked
+    in bounded memory. :class:`RejectedFile`
     comes at the first bad value, after the parts before it: a caller that loads parts as they come must be
     able to undo them."""
     fmt, gzipped = file_format(key)
@@ -167,7 +168,8 @@ HEADER_BYTES = 1 << 20
 EMPTY = "file is empty: expected a header row and data rows"
 
 Columns = dict[str, pa.Array]
-"""A part of a file as read, before typing: its columns by name (bytes or text for CSV and JSON Lines)."""
+"""A part of a file as read, before typing: its columns by name (text for CSV and JSON Lines, the file's own
+types for Parquet)."""
 
 
 class _Gunzipped(io.RawIOBase):
