@@ -42,9 +42,6 @@ class Landing(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``; readers never see a partly written object."""
 
-    def get(self, key: str) -> bytes:
-        """The whole object stored under ``key``."""
-
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         """The object stored under ``key`` as a stream read from start to end, never held whole."""
 
@@ -90,9 +87,6 @@ class LocalLanding:
     def put(self, key: str, data: bytes) -> None:
         with self._replacing(key) as tmp:
             tmp.write_bytes(data)
-
-    def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
 
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         return self._path(key).open("rb")
@@ -141,10 +135,6 @@ class S3Landing:
         # upload_fileobj switches to multipart uploads for large objects; S3 publishes an object whole.
         with self._calling("writing", key):
             self.client.upload_fileobj(io.BytesIO(data), self.bucket, self.prefix + key)
-
-    def get(self, key: str) -> bytes:
-        with self.open(key) as stream:
-            return stream.read()
 
     @contextmanager
     def open(self, key: str) -> Iterator[BinaryIO]:
@@ -237,12 +227,6 @@ class _S3Object(io.RawIOBase):
         buffer[: len(data)] = data
         self.position += len(data)
         return len(data)
-
-    def readall(self) -> bytes:
-        parts = []
-        while part := self.read(_S3_READ_BYTES):
-            parts.append(part)
-        return b"".join(parts)
 
     def close(self) -> None:
         if not self.closed:

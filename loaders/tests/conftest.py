@@ -53,6 +53,12 @@ def cli(
     return result
 
 
+def read_landed(landing: Landing, key: str) -> bytes:
+    """The whole object stored under ``key``."""
+    with landing.open(key) as stream:
+        return stream.read()
+
+
 def kill_after_commits(args: list[str], env: dict[str, str], commits: int) -> None:
     """Run ``shopwarehouse *args`` and SIGKILL it (no clean-up of any kind) as soon as it has logged
     ``commits`` committed load batches; fails the test if it ended before."""

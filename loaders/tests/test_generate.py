@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DAYS, START, cli
+from conftest import DAYS, START, cli, read_landed
 from contract_reader import KEY_PATTERN, TIMESTAMP_TEXT, parse_row, read_file
 from mypy_boto3_s3 import S3Client
 
@@ -83,7 +83,7 @@ def landed(landing_30d: Landing) -> dict[str, dict[str, Any]]:
     """Every landed file read back through the S3 API: key -> (bytes, header, typed rows)."""
     files = {}
     for obj in landing_30d.list("raw/"):
-        data = landing_30d.get(obj.key)
+        data = read_landed(landing_30d, obj.key)
         header, rows = read_file(obj.key, data)
         entity = key_part(obj.key, "entity")
         files[obj.key] = {

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import read_landed
 
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import STAGE_PREFIX
@@ -70,7 +71,7 @@ class RecordingCluster:
     def _read(self, url: str) -> bytes:
         prefix = f"s3://{self.landing.bucket}/{self.landing.prefix}"
         assert url.startswith(prefix)
-        return self.landing.get(url[len(prefix) :])
+        return read_landed(self.landing, url[len(prefix) :])
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self.rows
