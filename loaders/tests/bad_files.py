@@ -72,6 +72,8 @@ BAD_FILES = [
     ("renamed extension", "a.txt", csv_file(ORDERS_HEADER, GOOD_ORDER), None, None,
      "unsupported file name 'a.txt'"),
     ("no line end in the first MiB", "a.csv", b"\0" * (1 << 21), 1, None, "the header is not a CSV line"),
+    ("a JSON line of over a MiB", "a.jsonl", b'{"order_id": "ord_1"}\n{"x": "' + b"y" * (1 << 21), 2, None,
+     "no line end in 1,048,576 bytes"),
     ("ragged row", "a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER + ",extra"), None, None,
      "not valid comma-separated CSV"),
 ]  # fmt: skip

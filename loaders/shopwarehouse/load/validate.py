@@ -164,7 +164,8 @@ PART_BYTES = 4 << 20
 """Text read and validated at a time: Arrow's CSV reader turns it into a part of some tens of thousands of
 rows, and reads a few parts ahead on its threads."""
 PARQUET_PART_ROWS = 65_536
-HEADER_BYTES = 1 << 20
+LINE_BYTES = 1 << 20
+"""The longest CSV header or JSON line read: a file with none of its line ends is not read whole."""
 EMPTY = "file is empty: expected a header row and data rows"
 
 Columns = dict[str, pa.Array]
@@ -196,13 +197,13 @@ def _csv_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
     not parse as its contract type is found, by line, in :func:`_typed`."""
     line, header_line = 0, b""
     while not header_line.strip():
-        header_line = stream.readline(HEADER_BYTES)
+        header_line = stream.readline(LINE_BYTES)
         line += 1
         if not header_line:
             raise RejectedFile(Rejection(key, EMPTY))
     try:
-        if len(header_line) == HEADER_BYTES:
-            raise csv.Error(f"no line end in its first {HEADER_BYTES:,} bytes")
+        if len(header_line) == LINE_BYTES and not header_line.endswith(b"\n"):
+            raise csv.Error(f"no line end in its first {LINE_BYTES:,} bytes")
         header = next(csv.reader([_utf8(key, header_line.removeprefix(codecs.BOM_UTF8), line)]))
     except csv.Error as error:
         raise RejectedFile(Rejection(
@@ -267,9 +268,13 @@ def _text_column(key: str, column: pa.Array, first_line: int) -> pa.Array:
 def _jsonl_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
     rows: list[dict[str, Any]] = []
     size, first_line, seen = 0, 1, False
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(iter(lambda: stream.readline(LINE_BYTES), b""), start=1):
         if not line.strip():
             continue
+        if len(line) == LINE_BYTES and not line.endswith(b"\n"):
+            raise RejectedFile(Rejection(
+                key, f"no line end in {LINE_BYTES:,} bytes: not JSON Lines (one object a line)", line=number,
+            ))  # fmt: skip
         seen = True
         text = _utf8(key, line, number)
         try:
