@@ -245,6 +245,8 @@ class Warehouse(ABC):
         self._in_batch(load_file)
 
     def _checked_bulk_load(self, entity: str, rows: pa.Table, files: Sequence[LedgerEntry], part: int) -> int:
+        """:meth:`_bulk_load` of the rows of ``files``; a :class:`LoadError` unless the warehouse loaded them
+        all."""
         loaded = self._bulk_load(entity, rows, files[0], part)
         if loaded != rows.num_rows:
             raise LoadError(
