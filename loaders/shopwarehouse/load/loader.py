@@ -31,6 +31,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, TypeVar
@@ -143,6 +144,14 @@ class _Hashing(io.RawIOBase):
         return self.sha256.hexdigest()
 
 
+@contextmanager
+def _reading(landing: Landing, key: str) -> Iterator[tuple[BinaryIO, _Hashing]]:
+    """A landed file as a buffered stream, and the hash of what is read of it."""
+    with landing.open(key) as raw:
+        hashing = _Hashing(raw)
+        yield io.BufferedReader(hashing, PART_BYTES), hashing
+
+
 class _Ledger:
     """The ledger as the run's decisions need it, kept current as the run records files."""
 
@@ -235,9 +244,7 @@ def _read(landing: Landing, entity: str, obj: LandedObject, options: LoadOptions
         check_size(obj.key, obj.size, options.max_file_bytes)
     except RejectedFile as error:  # rejected unread
         return _Read(obj, "", time.perf_counter() - started, error.rejection)
-    with landing.open(obj.key) as raw:
-        hashing = _Hashing(raw)
-        stream = io.BufferedReader(hashing, PART_BYTES)
+    with _reading(landing, obj.key) as (stream, hashing):
         try:
             if obj.size > options.stream_file_bytes:
                 log.info("validating %s (%s bytes) part by part", obj.key, f"{obj.size:,}")
@@ -351,11 +358,10 @@ class _Run:
         (nothing of it is committed), and the next load validates the new file."""
         changed = f"{entry.file_key} changed while it was being loaded; nothing of it was loaded; load again"
         size = self.options.batch_rows
-        with self.landing.open(entry.file_key) as raw:
-            hashing = _Hashing(raw)
+        with _reading(self.landing, entry.file_key) as (stream, hashing):
             held, done = pa.table({}), 0
             try:
-                for part in validate_parts(entity, entry.file_key, io.BufferedReader(hashing, PART_BYTES)):
+                for part in validate_parts(entity, entry.file_key, stream):
                     held = pa.concat_tables([held, part.table]) if held.num_rows else part.table
                     while held.num_rows >= size:
                         done += size
