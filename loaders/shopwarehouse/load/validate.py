@@ -144,9 +144,8 @@ def validate(entity: str, key: str, stream: BinaryIO) -> ValidFile:
 def validate_parts(entity: str, key: str, stream: BinaryIO) -> Iterator[ValidFile]:
     """The file read from ``stream`` a part (about :data:`PART_BYTES` of text, or :data:`PARQUET_PART_ROWS`
     Parquet rows) at a time, each part validated and typed as it is read, so a file of any size is checked
-    in bounded memory. :class:`RejectedFile`
-    comes at the first bad value, after the parts before it: a caller that loads parts as they come must be
-    able to undo them."""
+    in bounded memory. :class:`RejectedFile` comes at the first bad value, after the parts before it: a
+    caller that loads parts as they come must be able to undo them."""
     fmt, gzipped = file_format(key)
     if gzipped:
         stream = io.BufferedReader(_Gunzipped(key, stream), buffer_size=PART_BYTES)
