@@ -16,7 +16,7 @@ class ColumnType(StrEnum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     TIMESTAMP = "timestamp"
-    DATE = "date"  # not in the source contract; the pipeline's own tables use it
+    DATE = "date"
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,15 @@ class Column:
     pii: bool = False
     length: int | None = None
     positive: bool = False  # values must be greater than 0
+    scale: int = 2
+    """Decimal places a decimal column may carry: 2 for money, more for exchange rates."""
 
 
 @dataclass(frozen=True)
 class Entity:
     name: str
-    key: str
+    key: tuple[str, ...]
+    """The columns that name one row; a later ``updated_at`` for the same key is a newer version."""
     columns: tuple[Column, ...]
     every_day: bool = True
     """Whether an export lands every day; ``False``: only on days some row changed (the daily run's
@@ -47,17 +50,18 @@ class Entity:
         return tuple(column.name for column in self.columns if not column.nullable)
 
 
-S, D, INT, B, T = (
+S, D, INT, B, T, DT = (
     ColumnType.STRING,
     ColumnType.DECIMAL,
     ColumnType.INTEGER,
     ColumnType.BOOLEAN,
     ColumnType.TIMESTAMP,
+    ColumnType.DATE,
 )
 
 CUSTOMERS = Entity(
     name="customers",
-    key="customer_id",
+    key=("customer_id",),
     columns=(
         Column("customer_id", S, nullable=False),
         Column("email", S, nullable=True, pii=True),
@@ -77,7 +81,7 @@ CUSTOMERS = Entity(
 PRODUCTS = Entity(
     name="products",
     every_day=False,
-    key="product_id",
+    key=("product_id",),
     columns=(
         Column("product_id", S, nullable=False),
         Column("sku", S, nullable=False),
@@ -93,10 +97,10 @@ PRODUCTS = Entity(
 
 ORDERS = Entity(
     name="orders",
-    key="order_id",
+    key=("order_id",),
     columns=(
         Column("order_id", S, nullable=False),
-        Column("customer_id", S, nullable=False),
+        Column("customer_id", S, nullable=True),  # none for a guest checkout
         Column("order_status", S, nullable=False),
         Column("channel", S, nullable=True),
         Column("currency", S, nullable=False, length=3),
@@ -112,7 +116,7 @@ ORDERS = Entity(
 
 ORDER_ITEMS = Entity(
     name="order_items",
-    key="order_item_id",
+    key=("order_item_id",),
     columns=(
         Column("order_item_id", S, nullable=False),
         Column("order_id", S, nullable=False),
@@ -126,7 +130,7 @@ ORDER_ITEMS = Entity(
 
 PAYMENTS = Entity(
     name="payments",
-    key="payment_id",
+    key=("payment_id",),
     columns=(
         Column("payment_id", S, nullable=False),
         Column("order_id", S, nullable=False),
@@ -141,8 +145,20 @@ PAYMENTS = Entity(
     ),
 )
 
+FX_RATES = Entity(
+    name="fx_rates",
+    every_day=False,  # a day without a delivery keeps the latest rate; stale rates warn (source freshness)
+    key=("currency", "rate_date"),
+    columns=(
+        Column("currency", S, nullable=False, length=3),
+        Column("rate_date", DT, nullable=False),
+        Column("usd_per_unit", D, nullable=False, positive=True, scale=8),
+        Column("updated_at", T, nullable=False),
+    ),
+)
+
 ENTITIES: dict[str, Entity] = {
-    entity.name: entity for entity in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS, PAYMENTS)
+    entity.name: entity for entity in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS, PAYMENTS, FX_RATES)
 }
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")

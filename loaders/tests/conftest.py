@@ -143,7 +143,10 @@ def local_landing(tmp_path: Path) -> Settings:
 
 REPO = Path(__file__).resolve().parents[2]
 # One database per pytest-xdist worker: tests on different workers run at once and each resets ``raw``.
-PG_TEST_DATABASE = f"shopwarehouse_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# SHOPWAREHOUSE_TEST_DB_TAG keeps two suites run at once on one server (two checkouts) apart.
+PG_TEST_DATABASE = "shopwarehouse_test_{}{}".format(
+    os.environ.get("SHOPWAREHOUSE_TEST_DB_TAG", ""), os.environ.get("PYTEST_XDIST_WORKER", "main")
+)
 PG_START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
