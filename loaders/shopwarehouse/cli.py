@@ -6,11 +6,12 @@ import contextlib
 import logging
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
+from shopwarehouse import clock
 from shopwarehouse.config import TARGETS, Settings
 from shopwarehouse.contract import ENTITIES
 from shopwarehouse.dashboard import NoKpis, write_dashboard
@@ -107,7 +108,7 @@ def generate_command(
 ) -> None:
     """Write DAYS daily exports of a simulated shop to the landing zone, per the source contract."""
     settings = _settings(ctx)
-    first_day = start.date() if start else datetime.now(UTC).date() - timedelta(days=days)
+    first_day = start.date() if start else clock.now().date() - timedelta(days=days)
     options = GenerateOptions(
         start=first_day,
         days=days,
@@ -287,7 +288,7 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
     if run_id is not None and not RUN_ID.fullmatch(run_id):
         raise click.UsageError(f"--run-id {run_id!r}: use 1 to 128 of A-Z a-z 0-9 _ . : + -")
     settings = _settings(ctx)
-    run_date = day.date() if day else datetime.now(UTC).date() - timedelta(days=1)
+    run_date = day.date() if day else clock.yesterday()
     policy = RetryPolicy.from_settings(settings)
     try:
         if step is None:
@@ -392,9 +393,9 @@ def status_command(ctx: click.Context, last: int, check_sla: bool) -> None:
     for run in runs[-last:]:
         finished = f"{run.finished_at:%Y-%m-%d %H:%M}"
         click.echo(f"{run.run_id}  {run.run_date}  {run.status:<10}{finished}  {run.error or ''}")
-    now = datetime.now(UTC)
+    now = clock.now()
     ended = [(run.run_date, run.status, run.finished_at) for run in runs]
-    yesterday = now.date() - timedelta(days=1)
+    yesterday = clock.yesterday(now)
     state = sla_state(ended, yesterday, parse_deadline(settings.sla_deadline_utc), now)
     click.echo(state.line())
     if check_sla and state.state == MISSED:

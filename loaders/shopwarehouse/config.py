@@ -3,6 +3,8 @@
 Every setting has a documented default (README, "Configuration"); command-line flags override them through
 :meth:`Settings.with_overrides`. Warehouse connections are not settings of their own: they come from the dbt
 profile target named by ``SHOPWAREHOUSE_TARGET``: a warehouse is configured once, for dbt and loaders alike.
+The clock (``SHOPWAREHOUSE_NOW``) is read by :mod:`shopwarehouse.clock`, which any code may call without
+settings; it is checked here with the rest, so a bad value stops a command before it starts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from shopwarehouse import clock
 from shopwarehouse.pipeline.sla import parse_deadline
 
 TARGETS = ("duckdb", "postgres", "snowflake", "redshift")
@@ -120,6 +123,8 @@ class Settings:
             snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )
         settings.validate()
+        if env.get(clock.ENV):
+            clock.parse(env[clock.ENV])  # a bad SHOPWAREHOUSE_NOW is a ValueError, as any bad setting is
         return settings
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -21,6 +21,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ColumnType
 from shopwarehouse.landing import Landing
@@ -251,7 +252,7 @@ def write_dashboard(settings: Settings, project_dir: Path, landing: Landing, out
     """Read the KPI marts and write the dashboard to ``out``; returns ``out``."""
     with open_published(settings, landing) as warehouse:
         kpis = read_kpis(warehouse, marts_schema(settings))
-    document = render(kpis, definitions(settings, project_dir), settings.target, datetime.now(UTC))
+    document = render(kpis, definitions(settings, project_dir), settings.target, clock.now())
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     partial.write_text(document, encoding="utf-8")

@@ -33,12 +33,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, BinaryIO, TypeVar
 
 import orjson
 import pyarrow as pa
 
+from shopwarehouse import clock
 from shopwarehouse.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing import LandedObject, Landing
 from shopwarehouse.load.tables import LedgerEntry, Status
@@ -178,7 +179,7 @@ class _Ledger:
 
 
 def new_load_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    return f"{clock.now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
 def select_files(landing: Landing, options: LoadOptions) -> list[tuple[str, LandedObject]]:
@@ -277,11 +278,11 @@ class _Run:
     def settle(self, entity: str, result: _Read) -> FileOutcome:
         """Decide what becomes of one read file, see to it, and say what was done."""
         obj, checksum = result.obj, result.checksum or None
-        started = datetime.now(UTC)
-        clock = time.perf_counter()
+        started = clock.now()
+        settling = time.perf_counter()
 
         def outcome(status: str, rows: int = 0, reason: str | None = None) -> FileOutcome:
-            seconds = result.seconds + time.perf_counter() - clock
+            seconds = result.seconds + time.perf_counter() - settling
             return FileOutcome(entity, obj.key, obj.size, status, rows, seconds, reason)
 
         earlier = self.ledger.same_content(obj, checksum)
@@ -301,7 +302,7 @@ class _Run:
         if self.options.dry_run:
             return outcome(VALID if status == Status.LOADED else status, rows, reason)
 
-        finished = datetime.now(UTC)
+        finished = clock.now()
         entry = LedgerEntry(
             self.summary.load_id, entity, obj.key, obj.size, checksum, rows, status, reason, started, finished
         )

@@ -25,10 +25,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 
+from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ColumnType
 from shopwarehouse.landing import Landing
@@ -99,7 +100,7 @@ def _claim(warehouse: Warehouse, holder: str, ttl: timedelta) -> Lease:
         [(f"insert into {table} (lock_name) select {mark} where not exists "
           f"(select 1 from {table} where lock_name = {mark})", (LOCK_NAME, LOCK_NAME))]
     )  # fmt: skip
-    now = datetime.now(UTC)
+    now = clock.now()
     current = _read(warehouse)
     if not current.free_for(holder, now):
         return current

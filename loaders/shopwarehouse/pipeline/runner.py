@@ -20,12 +20,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ENTITIES, partition_prefix
 from shopwarehouse.dashboard import write_dashboard
@@ -188,7 +189,7 @@ def _dashboard(ctx: _Context) -> Outcome:
 
 
 def _notify(ctx: _Context) -> Outcome:
-    sent = notify.send(ctx.settings, _report(ctx).notice(datetime.now(UTC)))
+    sent = notify.send(ctx.settings, _report(ctx).notice(clock.now()))
     return Outcome(SUCCEEDED, "summary sent to " + ", ".join(sent))
 
 
@@ -209,7 +210,7 @@ NOTIFY = STEPS[-1][0]
 def _report(ctx: _Context) -> RunReport:
     """The run as far as it went: the steps that ended, in order."""
     steps = [ctx.done[name] for name, _ in STEPS if name in ctx.done]
-    started = min((step.started_at for step in steps), default=datetime.now(UTC))
+    started = min((step.started_at for step in steps), default=clock.now())
     deadline = deadline_of(ctx.day, parse_deadline(ctx.settings.sla_deadline_utc))
     return RunReport(ctx.run_id, ctx.day, ctx.settings.target, started, steps=steps, sla_deadline=deadline)
 
@@ -217,7 +218,7 @@ def _report(ctx: _Context) -> RunReport:
 def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
     """Step ``number`` (1-based) with its retries, recorded in the ledger as it ends."""
     name, step = STEPS[number - 1]
-    started = datetime.now(UTC)
+    started = clock.now()
     attempts, transient = 0, False
 
     def attempt() -> Outcome:
@@ -230,13 +231,13 @@ def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
     except Exception as error:
         outcome, transient = Outcome(FAILED, f"{type(error).__name__}: {error}"), is_transient(error)
     result = StepResult(**asdict(outcome), name=name, attempts=attempts, started_at=started,
-                        finished_at=datetime.now(UTC), transient=transient)  # fmt: skip
+                        finished_at=clock.now(), transient=transient)  # fmt: skip
     _record(ctx, number, result, policy)
     return result
 
 
 def _skip(ctx: _Context, number: int, policy: RetryPolicy) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     failed = next(step.name for step in ctx.done.values() if step.status == FAILED)
     skipped = StepResult(SKIPPED, f"{failed} failed", name=STEPS[number - 1][0], attempts=0, started_at=now,
                          finished_at=now)  # fmt: skip
