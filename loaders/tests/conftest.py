@@ -223,6 +223,7 @@ SCHEMAS = (
     "raw",
     "analytics",
     "analytics_staging",
+    "analytics_intermediate",
     "analytics_marts",
     "analytics_restricted",
     "analytics_reference",

@@ -11,11 +11,11 @@ with
 {% if is_incremental() %}
 touched_customers as (
 
-    -- Customers whose own row or any of whose orders was loaded since the last build: rebuilt whole.
+    -- Customers whose own row or any of whose orders changed since the last build: rebuilt whole.
     {%- set cutoff = lookback_cutoff(this) %}
     select customer_id from {{ ref('stg_shop__customers') }} where loaded_at > {{ cutoff }}
     union
-    select customer_id from {{ ref('stg_shop__orders') }} where loaded_at > {{ cutoff }}
+    select customer_id from {{ ref('fct_orders') }} where source_loaded_at > {{ cutoff }}
 
 ),
 {% endif %}
@@ -31,7 +31,7 @@ customers as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where customer_id in (select touched_customers.customer_id from touched_customers)
     {% endif %}
@@ -53,7 +53,7 @@ order_history as (
         min(case when is_valid_order then ordered_at end) as first_valid_ordered_at,
         cast(sum(case when is_valid_order then 1 else 0 end) as bigint) as lifetime_valid_orders,
         sum(case when is_valid_order then total_amount_reporting else 0 end) as lifetime_revenue_reporting,
-        max(loaded_at) as loaded_at
+        max(source_loaded_at) as loaded_at
     from orders
     group by customer_id
 
@@ -68,6 +68,7 @@ all_customers as (
         is_marketing_opt_in,
         is_erased,
         false as is_placeholder,
+        false as is_guest,
         created_at,
         updated_at,
         loaded_at
@@ -75,14 +76,16 @@ all_customers as (
 
     union all
 
-    -- Customers an order names before their own row has landed: placeholders until it arrives.
+    -- Customers an order names before their own row has landed: placeholders until it arrives; and the
+    -- one guest member that every guest checkout joins.
     select
         order_history.customer_id,
         null as country_code,
         null as city,
         false as is_marketing_opt_in,
         false as is_erased,
-        true as is_placeholder,
+        order_history.customer_id <> '{{ var("guest_customer_id") }}' as is_placeholder,
+        order_history.customer_id = '{{ var("guest_customer_id") }}' as is_guest,
         null as created_at,
         null as updated_at,
         order_history.loaded_at
@@ -103,11 +106,15 @@ final as (
         all_customers.is_marketing_opt_in,
         all_customers.is_erased,
         all_customers.is_placeholder,
+        all_customers.is_guest,
         all_customers.created_at,
         order_history.first_ordered_at,
         order_history.last_ordered_at,
-        cast({{ dbt.date_trunc('month', utc_date('order_history.first_valid_ordered_at')) }} as date)
-            as cohort_month,
+        -- Guests are no cohort: each checkout may be a different person.
+        case
+            when not all_customers.is_guest
+                then cast({{ dbt.date_trunc('month', utc_date('order_history.first_valid_ordered_at')) }} as date)
+        end as cohort_month,
         coalesce(order_history.lifetime_valid_orders, 0) as lifetime_valid_orders,
         cast(coalesce(order_history.lifetime_revenue_reporting, 0) as decimal(18, 2)) as lifetime_revenue_reporting,
         all_customers.updated_at,

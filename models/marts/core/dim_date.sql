@@ -1,18 +1,8 @@
 with
 
-order_dates as (
-
-    select max(ordered_date) as last_order_date
-    from {{ ref('stg_shop__orders') }}
-
-),
-
 spine as (
 
-    {{ date_spine(
-        "cast('" ~ var('calendar_start') ~ "' as date)",
-        "(select " ~ dbt.dateadd('day', 30, 'last_order_date') ~ " from order_dates)"
-    ) }}
+    select * from {{ ref('int_calendar__days') }}
 
 ),
 

@@ -9,8 +9,8 @@
     )
 }}
 
--- touched_orders() reads all three staged feeds on incremental runs:
--- depends_on: {{ ref('stg_payments__payments') }}
+-- touched_orders() reads all three staged feeds and the daily exchange rates on incremental runs:
+-- depends_on: {{ ref('stg_payments__payments') }}, {{ ref('stg_shop__orders') }}, {{ ref('int_fx_rates__daily') }}
 
 with
 
@@ -22,7 +22,7 @@ order_items as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders__converted') }}
 
 ),
 
@@ -40,7 +40,11 @@ final as (
         order_items.discount_amount,
         order_items.line_amount,
         {{ to_reporting_currency('order_items.line_amount', 'orders.reporting_rate') }} as line_amount_reporting,
-        greatest(order_items.loaded_at, orders.loaded_at) as source_loaded_at
+        greatest(
+            order_items.loaded_at,
+            orders.loaded_at,
+            coalesce(orders.rate_loaded_at, orders.loaded_at)
+        ) as source_loaded_at
     from order_items
     -- An order line whose order has not landed yet waits for it: lines carry the order's date and currency.
     inner join orders

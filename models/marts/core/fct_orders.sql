@@ -9,11 +9,14 @@
     )
 }}
 
+-- The incremental scope reads the staged orders and payments and the daily exchange rates:
+-- depends_on: {{ ref('stg_shop__orders') }}, {{ ref('stg_payments__payments') }}, {{ ref('int_fx_rates__daily') }}
+
 with
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders__converted') }}
 
 ),
 
@@ -25,7 +28,7 @@ order_items as (
 
 payments as (
 
-    select * from {{ ref('stg_payments__payments') }}
+    select * from {{ ref('int_payments__converted') }}
 
 ),
 
@@ -38,20 +41,24 @@ changed_orders as (
 
 changed_positions as (
 
-    -- Where each changed order stands now and where it stood before (its time or customer may change).
-    -- The scope CTEs read the models themselves, for a few columns: a CTE read more than once is
+    -- Where each changed customer order stands now and where it stood before (its time or customer may
+    -- change). The scope CTEs read the models themselves, for a few columns: a CTE read more than once is
     -- materialised whole by some engines (DuckDB), which would copy the orders on every run.
     select
         customer_id,
         ordered_at
     from {{ ref('stg_shop__orders') }}
-    where {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+    where
+        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+        and customer_id is not null
     union all
     select
         customer_id,
         ordered_at
     from {{ this }}
-    where {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+    where
+        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+        and not is_guest_order
 
 ),
 
@@ -82,18 +89,37 @@ numbered as (
 
 ),
 
+rebuilt as (
+
+    select
+        order_id,
+        customer_order_number
+    from numbered
+    where is_rebuilt
+
+    union all
+
+    -- Changed guest orders: rebuilt, never numbered.
+    select
+        order_id,
+        cast(null as integer) as customer_order_number
+    from {{ ref('stg_shop__orders') }}
+    where
+        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+        and customer_id is null
+
+),
+
 scope as (
 
     select
         orders.*,
-        numbered.customer_order_number
+        rebuilt.customer_order_number
     from orders
-    inner join numbered
-        on orders.order_id = numbered.order_id
-    where
-        numbered.is_rebuilt
-        -- as a range too, which a scan can prune on (see in_key_set)
-        and orders.order_id >= (select min(numbered.order_id) from numbered where numbered.is_rebuilt)
+    inner join rebuilt
+        on orders.order_id = rebuilt.order_id
+    -- as a range too, which a scan can prune on (see in_key_set)
+    where orders.order_id >= (select min(rebuilt.order_id) from rebuilt)
 
 ),
 {% else %}
@@ -101,10 +127,13 @@ scope as (
 
     select
         *,
-        cast(row_number() over (
-            partition by customer_id
-            order by ordered_at, order_id
-        ) as integer) as customer_order_number
+        case
+            when not is_guest_order
+                then cast(row_number() over (
+                    partition by customer_id
+                    order by ordered_at, order_id
+                ) as integer)
+        end as customer_order_number
     from orders
 
 ),
@@ -135,7 +164,7 @@ payments_per_order as (
         sum(case when is_captured then amount_reporting else 0 end) as paid_amount_reporting,
         sum(refunded_amount) as refunded_amount,
         sum(refunded_amount_reporting) as refunded_amount_reporting,
-        max(loaded_at) as loaded_at
+        max(coalesce(greatest(loaded_at, rate_loaded_at), loaded_at)) as loaded_at
     from payments
     {% if is_incremental() %}
     where {{ in_key_set('order_id', 'scope.order_id', 'scope') }}
@@ -149,11 +178,13 @@ final as (
     select
         scope.order_id,
         scope.customer_id,
+        scope.is_guest_order,
         scope.ordered_at,
         scope.ordered_date,
         scope.order_status,
         scope.is_valid_order,
         scope.channel,
+        scope.channel_group,
         scope.currency,
         scope.subtotal_amount,
         scope.discount_amount,
@@ -173,10 +204,11 @@ final as (
         cast(coalesce(payments_per_order.refunded_amount_reporting, 0) as decimal(18, 2))
             as refunded_amount_reporting,
         scope.customer_order_number,
-        scope.customer_order_number = 1 as is_first_order,
+        coalesce(scope.customer_order_number = 1, false) as is_first_order,
         scope.updated_at,
         greatest(
             scope.loaded_at,
+            coalesce(scope.rate_loaded_at, scope.loaded_at),
             coalesce(items_per_order.loaded_at, scope.loaded_at),
             coalesce(payments_per_order.loaded_at, scope.loaded_at)
         ) as source_loaded_at

@@ -9,20 +9,20 @@
     )
 }}
 
--- touched_orders() reads all three staged feeds on incremental runs:
--- depends_on: {{ ref('stg_shop__order_items') }}
+-- touched_orders() reads all three staged feeds and the daily exchange rates on incremental runs:
+-- depends_on: {{ ref('stg_shop__order_items') }}, {{ ref('stg_shop__orders') }}, {{ ref('int_fx_rates__daily') }}
 
 with
 
 payments as (
 
-    select * from {{ ref('stg_payments__payments') }}
+    select * from {{ ref('int_payments__converted') }}
 
 ),
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders__converted') }}
 
 ),
 
@@ -63,7 +63,7 @@ final as (
         scope.created_at,
         scope.created_date,
         scope.updated_at,
-        scope.loaded_at as source_loaded_at
+        coalesce(greatest(scope.loaded_at, scope.rate_loaded_at), scope.loaded_at) as source_loaded_at
     from scope
     -- A payment whose order has not landed yet waits for it, like an order line.
     inner join orders

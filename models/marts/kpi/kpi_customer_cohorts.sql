@@ -6,7 +6,10 @@ orders as (
         *,
         cast({{ dbt.date_trunc('month', 'ordered_date') }} as date) as order_month
     from {{ ref('fct_orders') }}
-    where is_valid_order
+    -- Guest checkouts belong to no cohort: each may be a different person.
+    where
+        is_valid_order
+        and not is_guest_order
 
 ),
 

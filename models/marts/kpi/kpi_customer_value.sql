@@ -26,7 +26,10 @@ measured as (
         customers.lifetime_revenue_reporting as monetary
     from customers
     cross join as_of
-    where customers.lifetime_valid_orders > 0
+    -- Guest checkouts have no value of their own: each may be a different person.
+    where
+        customers.lifetime_valid_orders > 0
+        and not customers.is_guest
 
 ),
 

@@ -33,7 +33,9 @@ changed_orders as (
         customer_id,
         min(ordered_at) as first_changed_at
     from {{ ref('fct_orders') }}
-    where source_loaded_at > {{ cutoff }}
+    where
+        source_loaded_at > {{ cutoff }}
+        and not is_guest_order
     group by customer_id
 
 ),
@@ -42,6 +44,10 @@ touched_days as (
 
     -- The days of orders and payments loaded since the last build, and of every later order of the same
     -- customers (an order arriving late can change which of them is a first order).
+    select ordered_date as date_day
+    from {{ ref('fct_orders') }}
+    where source_loaded_at > {{ cutoff }}
+    union
     select fct_orders.ordered_date as date_day
     from {{ ref('fct_orders') }} as fct_orders
     inner join changed_orders
@@ -92,9 +98,12 @@ orders_per_day as (
         sum(refunded_amount_reporting) as refunds,
         sum(paid_amount_reporting) as paid_revenue,
         cast(sum(case when is_valid_order then item_count else 0 end) as bigint) as units_sold,
+        cast(sum(case when is_valid_order and is_guest_order then 1 else 0 end) as bigint) as guest_orders,
+        -- Guest checkouts are no customer: they count in orders and revenue, not here.
         count(distinct case when is_first_order then customer_id end) as new_customers,
-        count(distinct case when not is_first_order then customer_id end) as returning_customers,
-        count(distinct customer_id) as active_customers,
+        count(distinct case when not is_first_order and not is_guest_order then customer_id end)
+            as returning_customers,
+        count(distinct case when not is_guest_order then customer_id end) as active_customers,
         max(source_loaded_at) as source_loaded_at
     from orders
     group by ordered_date
@@ -145,6 +154,7 @@ final as (
             end as decimal(18, 2)
         ) as average_order_value,
         coalesce(orders_per_day.units_sold, 0) as units_sold,
+        coalesce(orders_per_day.guest_orders, 0) as guest_orders,
         coalesce(orders_per_day.new_customers, 0) as new_customers,
         coalesce(orders_per_day.returning_customers, 0) as returning_customers,
         coalesce(orders_per_day.active_customers, 0) as active_customers,

@@ -21,48 +21,47 @@ payment_methods as (
 
 ),
 
-reporting_rates as (
-
-    {{ reporting_rates() }}
-
-),
-
 latest as (
 
     {{ latest_row_per_key('source', 'payment_id') }}
 
 ),
 
-final as (
+coded as (
 
     select
-        latest.payment_id,
-        latest.order_id,
-        lower(trim(latest.payment_method)) as payment_method,
-        payment_methods.method_group as payment_method_group,
-        lower(trim(latest.payment_status)) as payment_status,
+        *,
+        lower(trim(payment_method)) as payment_method_code,
+        lower(trim(payment_status)) as payment_status_code
+    from latest
+
+),
+
+final as (
+
+    -- Left joins: a payment with a code the seeds do not list keeps its raw code, and a test names it.
+    select
+        coded.payment_id,
+        coded.order_id,
+        coded.payment_method_code as payment_method,
+        coalesce(payment_methods.method_group, 'unknown') as payment_method_group,
+        coded.payment_status_code as payment_status,
         payment_statuses.is_captured,
         payment_statuses.is_failed,
         payment_statuses.is_pending,
-        latest.amount,
-        coalesce(latest.refunded_amount, 0) as refunded_amount,
-        upper(latest.currency) as currency,
-        reporting_rates.reporting_rate,
-        {{ to_reporting_currency('latest.amount', 'reporting_rates.reporting_rate') }} as amount_reporting,
-        {{ to_reporting_currency('coalesce(latest.refunded_amount, 0)', 'reporting_rates.reporting_rate') }}
-            as refunded_amount_reporting,
-        latest.failure_reason,
-        latest.created_at,
-        {{ utc_date('latest.created_at') }} as created_date,
-        latest.updated_at,
-        latest._loaded_at as loaded_at
-    from latest
+        coded.amount,
+        coalesce(coded.refunded_amount, 0) as refunded_amount,
+        upper(coded.currency) as currency,
+        coded.failure_reason,
+        coded.created_at,
+        {{ utc_date('coded.created_at') }} as created_date,
+        coded.updated_at,
+        coded._loaded_at as loaded_at
+    from coded
     left join payment_methods
-        on lower(trim(latest.payment_method)) = payment_methods.payment_method
+        on coded.payment_method_code = payment_methods.payment_method
     left join payment_statuses
-        on lower(trim(latest.payment_status)) = payment_statuses.payment_status
-    left join reporting_rates
-        on upper(latest.currency) = reporting_rates.currency
+        on coded.payment_status_code = payment_statuses.payment_status
 
 )
 

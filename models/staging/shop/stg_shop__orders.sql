@@ -9,15 +9,15 @@ source as (
 
 ),
 
-reporting_rates as (
-
-    {{ reporting_rates() }}
-
-),
-
 order_statuses as (
 
     select * from {{ ref('order_statuses') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('channels') }}
 
 ),
 
@@ -27,44 +27,42 @@ latest as (
 
 ),
 
-rated as (
+coded as (
 
-    -- Left joins: an unknown currency or status keeps its order and fails a test, never vanishes.
     select
-        latest.*,
-        order_statuses.is_valid_order,
-        reporting_rates.reporting_rate
+        *,
+        lower(trim(order_status)) as order_status_code,
+        coalesce(lower(trim(channel)), 'unknown') as channel_code
     from latest
-    left join reporting_rates
-        on upper(latest.currency) = reporting_rates.currency
-    left join order_statuses
-        on lower(trim(latest.order_status)) = order_statuses.order_status
 
 ),
 
 final as (
 
+    -- Left joins: an order with a code the seeds do not list keeps its raw code, and a test names it.
     select
-        order_id,
-        customer_id,
-        lower(trim(order_status)) as order_status,
-        is_valid_order,
-        coalesce(lower(trim(channel)), 'unknown') as channel,
-        upper(currency) as currency,
-        subtotal_amount,
-        discount_amount,
-        shipping_amount,
-        tax_amount,
-        total_amount,
-        reporting_rate,
-        {{ to_reporting_currency('subtotal_amount', 'reporting_rate') }} as subtotal_amount_reporting,
-        {{ to_reporting_currency('discount_amount', 'reporting_rate') }} as discount_amount_reporting,
-        {{ to_reporting_currency('total_amount', 'reporting_rate') }} as total_amount_reporting,
-        ordered_at,
-        {{ utc_date('ordered_at') }} as ordered_date,
-        updated_at,
-        _loaded_at as loaded_at
-    from rated
+        coded.order_id,
+        coded.customer_id,
+        coded.customer_id is null as is_guest_order,
+        coded.order_status_code as order_status,
+        order_statuses.is_valid_order,
+        coded.channel_code as channel,
+        coalesce(channels.channel_group, 'unknown') as channel_group,
+        upper(coded.currency) as currency,
+        coded.subtotal_amount,
+        coded.discount_amount,
+        coded.shipping_amount,
+        coded.tax_amount,
+        coded.total_amount,
+        coded.ordered_at,
+        {{ utc_date('coded.ordered_at') }} as ordered_date,
+        coded.updated_at,
+        coded._loaded_at as loaded_at
+    from coded
+    left join order_statuses
+        on coded.order_status_code = order_statuses.order_status
+    left join channels
+        on coded.channel_code = channels.channel
 
 )
 

@@ -1,0 +1,54 @@
+-- A table rebuilt on every run, not incremental like the other staging models: a few thousand rows a
+-- year per currency, and a correction must replace its version wherever it lands.
+{{ config(materialized='table') }}
+
+with
+
+source as (
+
+    select * from {{ source('fx', 'fx_rates') }}
+
+),
+
+keyed as (
+
+    select
+        *,
+        upper(trim(currency)) as currency_code
+    from source
+
+),
+
+versions as (
+
+    select
+        *,
+        row_number() over (
+            partition by currency_code, rate_date
+            order by
+                updated_at desc,
+                _loaded_at desc,
+                _source_file desc,
+                _source_row_number desc
+        ) as version_rank
+    from keyed
+
+),
+
+final as (
+
+    -- The US dollar is the base (1 by definition): a delivered USD row is not a rate.
+    select
+        currency_code as currency,
+        rate_date,
+        cast(usd_per_unit as decimal(18, 8)) as usd_per_unit,
+        updated_at,
+        _loaded_at as loaded_at
+    from versions
+    where
+        version_rank = 1
+        and currency_code <> 'USD'
+
+)
+
+select * from final
