@@ -30,13 +30,13 @@
             {%- for row in found.rows -%}
                 {%- set note = '; ' ~ row[4] if row | length > 4 and row[4] else '' -%}
                 {%- do listed.append(
-                    "'" ~ row[0] ~ "' (" ~ '{:,}'.format(row[1] | int) ~ " rows, " ~ row[2] ~ " to " ~ row[3]
-                    ~ note ~ ")"
+                    "'" ~ row[0] ~ "' (" ~ '{:,}'.format(row[1] | int) ~ (" row, " if row[1] == 1 else " rows, ")
+                    ~ row[2] ~ " to " ~ row[3] ~ note ~ ")"
                 ) -%}
             {%- endfor -%}
             {#- `model` is the test node here (in the test block it is the tested relation) -#}
             {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
-            {%- set subject = (tested.name ~ ' ' if tested else '') ~ what -%}
+            {%- set subject = (tested.name ~ '.' if tested else '') ~ what -%}
             {%- set message = subject ~ ": " ~ listed | join(", ") ~ ". " ~ fix -%}
             {%- if config.get('severity', 'error') | lower == 'error' -%}
                 {{ exceptions.raise_compiler_error(message) }}

@@ -33,10 +33,11 @@
 {%- endset -%}
 {{ explain_failures(
     failing,
-    'amounts with no exchange rate on their day',
-    "Deliver the missing days' rates under raw/fx_rates/ (docs/source-contract.md, fx_rates), "
-    ~ "and those of the reporting currency " ~ var('reporting_currency') ~ " if it is not USD; "
-    ~ "then load and build again."
+    column_name ~ ' is missing: no exchange rate on the day of these amounts',
+    "Deliver the missing days' rates under raw/fx_rates/ (docs/source-contract.md, fx_rates)"
+    ~ ("" if var('reporting_currency') == 'USD' else
+        ", and those of the reporting currency " ~ var('reporting_currency') ~ " for the same days")
+    ~ "; then load and build again."
 ) }}
 
 {{ failing }}

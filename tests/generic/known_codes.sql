@@ -8,7 +8,7 @@
 {% test known_codes(model, column_name, to, field, date_column, fix) %}
 
 {%- set failing = unknown_codes(model, column_name, to, field, date_column) -%}
-{{ explain_failures(failing, column_name ~ ': codes that ' ~ to.identifier ~ ' does not list', fix) }}
+{{ explain_failures(failing, column_name ~ ' has codes that ' ~ to.identifier ~ ' does not list', fix) }}
 
 {{ failing }}
 

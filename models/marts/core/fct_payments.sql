@@ -10,7 +10,8 @@
 }}
 
 -- touched_orders() reads all three staged feeds and the daily exchange rates on incremental runs:
--- depends_on: {{ ref('stg_shop__order_items') }}, {{ ref('stg_shop__orders') }}, {{ ref('int_fx_rates__daily') }}
+-- depends_on: {{ ref('stg_payments__payments') }}, {{ ref('stg_shop__order_items') }}, {{ ref('stg_shop__orders') }}
+-- depends_on: {{ ref('int_fx_rates__daily') }}
 
 with
 
