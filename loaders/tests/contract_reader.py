@@ -1,7 +1,8 @@
 """Reads landed files back and parses every value strictly by the source contract (test helper).
 
 Independent of the generator's own writing code on purpose: the stdlib ``csv`` and ``json`` readers and
-plain ``Decimal``/``datetime`` parsing, so a test built on it checks the files, not the generator's intent.
+plain ``Decimal``/``datetime``/``date`` parsing, so a test built on it checks the files, not the generator's
+intent.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import gzip
 import io
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ KEY_PATTERN = re.compile(
     r"(?P<suffix>\.csv|\.csv\.gz|\.jsonl|\.jsonl\.gz|\.parquet)$"
 )
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Row = dict[str, Any]
 
@@ -59,18 +61,31 @@ def parse(column: Column, raw: Any) -> Any:
         return raw
     if column.type is ColumnType.DECIMAL:
         value = Decimal(str(raw))
+        assert value.is_finite(), f"{column.name}={raw!r} is not a number"
         exponent = value.as_tuple().exponent
         assert isinstance(exponent, int)
-        assert exponent >= -2, f"{column.name}={raw!r} has more than 2 decimal places"
+        assert exponent >= -column.scale, f"{column.name}={raw!r} has more than {column.scale} decimal places"
+        if column.positive:
+            assert value > 0, f"{column.name}={raw!r} is not greater than 0"
         return value
     if column.type is ColumnType.INTEGER:
         assert not isinstance(raw, bool)
-        return int(raw)
+        number = int(raw)
+        if column.positive:
+            assert number > 0, f"{column.name}={raw!r} is not greater than 0"
+        return number
     if column.type is ColumnType.BOOLEAN:
         if isinstance(raw, bool):
             return raw
         assert raw in ("true", "false"), f"{column.name}={raw!r} is not true/false"
         return raw == "true"
+    if column.type is ColumnType.DATE:
+        if isinstance(raw, date) and not isinstance(raw, datetime):  # Parquet's DATE
+            return raw
+        assert isinstance(raw, str), f"{column.name}={raw!r} is not a day"
+        assert DATE_TEXT.match(raw), f"{column.name}={raw!r} is not an ISO-8601 day (YYYY-MM-DD)"
+        return date.fromisoformat(raw)
+    assert column.type is ColumnType.TIMESTAMP, column
     if isinstance(raw, datetime):
         assert raw.tzinfo is not None, f"{column.name}={raw!r} has no time zone"
         return raw

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ from mypy_boto3_s3 import S3Client
 
 from shopwarehouse.contract import ENTITIES, ORDER_STATUSES, PAYMENT_STATUSES
 from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.generate.catalog import PAYMENT_METHODS
+from shopwarehouse.generate.catalog import PAYMENT_METHODS, PRICE_FX_PER_USD
 from shopwarehouse.generate.simulation import Shop
 from shopwarehouse.landing import Landing, LocalLanding
 
@@ -230,9 +233,89 @@ def test_the_messy_cases_are_all_there(landed: dict[str, dict[str, Any]]) -> Non
     assert any(t.endswith("Z") for t in raw_times)
     assert any(TIMESTAMP_TEXT.match(f"2024-03-01T00:00:00{t}") and not t.endswith("Z") for t in raw_times)
 
-    # Repeat buyers: customers with more than one order.
-    per_customer = Counter(r["customer_id"] for r in final_orders.values())
+    # Repeat buyers: customers with more than one order (guest checkouts have no customer).
+    per_customer = Counter(r["customer_id"] for r in final_orders.values() if r["customer_id"] is not None)
     assert sum(1 for n in per_customer.values() if n > 1) > len(per_customer) * 0.05
+
+
+def test_guest_checkouts_are_orders_without_a_customer_that_still_have_items_and_payments(
+    landed: dict[str, dict[str, Any]],
+) -> None:
+    orders = latest(rows_of(landed, "orders"), "order_id")
+    guests = {o for o, row in orders.items() if row["customer_id"] is None}
+    # About 2% of orders are guest checkouts, written as an empty customer_id
+    assert 0.01 <= len(guests) / len(orders) <= 0.035, (len(guests), len(orders))
+    raw = [r for f in landed.values() if f["entity"] == "orders" for r in f["raw"] if r["customer_id"] == ""]
+    assert {r["order_id"] for r in raw} == guests
+    # ... which are orders like any other: items, payments, all statuses, every market's currency
+    with_items = {i["order_id"] for i in rows_of(landed, "order_items")}
+    paid = {p["order_id"] for p in rows_of(landed, "payments")}
+    assert guests <= with_items
+    assert guests <= paid
+    assert {row["order_status"] for o, row in orders.items() if o in guests} >= {"delivered", "shipped"}
+    assert len({row["currency"] for o, row in orders.items() if o in guests}) >= 4
+    # ... and every order that names a customer still does
+    assert sum(row["customer_id"] is not None for row in orders.values()) > 0.95 * len(orders)
+
+
+def test_fully_discounted_orders_total_zero_and_are_paid_by_a_gift_card_of_zero(
+    landed: dict[str, dict[str, Any]],
+) -> None:
+    orders = latest(rows_of(landed, "orders"), "order_id")
+    free = {o: row for o, row in orders.items() if row["total_amount"] == 0}
+    # A small share of orders (about 0.5%) a voucher paid for in full ...
+    assert 5 <= len(free) <= 0.02 * len(orders), (len(free), len(orders))
+    for row in free.values():
+        # ... their items discounted away, shipped free, nothing taxed: the total still adds up
+        assert row["subtotal_amount"] > 0
+        assert row["discount_amount"] == row["subtotal_amount"], row
+        assert (row["shipping_amount"], row["tax_amount"]) == (Decimal(0), Decimal(0)), row
+        assert row["total_amount"] == (
+            row["subtotal_amount"] - row["discount_amount"] + row["shipping_amount"] + row["tax_amount"]
+        )
+    # ... each paid by one gift card payment of 0.00 that succeeded, and never refunded
+    payments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for payment in latest(rows_of(landed, "payments"), "payment_id").values():
+        payments[payment["order_id"]].append(payment)
+    for order_id in free:
+        (payment,) = payments[order_id]
+        assert (payment["payment_method"], payment["payment_status"], payment["amount"]) == (
+            "gift_card", "succeeded", Decimal("0.00"),
+        ), payment  # fmt: skip
+        assert payment["refunded_amount"] is None
+    # ... and no order with something to pay is left at zero
+    assert all(row["total_amount"] > 0 for o, row in orders.items() if o not in free)
+
+
+def test_exchange_rates_land_every_day_for_every_currency_sold_as_a_random_walk(
+    landed: dict[str, dict[str, Any]],
+) -> None:
+    rates = rows_of(landed, "fx_rates")
+    sold = {row["currency"] for row in rows_of(landed, "orders")} - {"USD"}
+    assert sold == {"BRL", "CAD", "EUR", "GBP"}
+    # One file a day, in the day's partition, with that day's rate for each currency sold besides the dollar
+    by_day: dict[date, dict[str, Decimal]] = defaultdict(dict)
+    for row in rates:
+        assert row["rate_date"] == date.fromisoformat(key_part(row["_key"], "date")), row
+        assert row["currency"] not in by_day[row["rate_date"]], f"{row} twice"
+        by_day[row["rate_date"]][row["currency"]] = row["usd_per_unit"]
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    assert sorted(by_day) == days
+    assert all(set(by_day[day]) == sold for day in days)
+    # Rates are written with 8 places, all of them
+    raw = [r["usd_per_unit"] for f in landed.values() if f["entity"] == "fx_rates" for r in f["raw"]]
+    assert len(raw) == len(rates) == DAYS * len(sold)
+    assert all(len(text.partition(".")[2]) == 8 for text in raw), raw[:8]
+    # The first day's rates are the catalogue's prices' rates; then each day's moves from the day before
+    # by a small random step (log-normal, about 0.4% a day), never the same two days running
+    assert by_day[START] == {c: round(Decimal(1) / Decimal(str(PRICE_FX_PER_USD[c])), 8) for c in sold}
+    for currency in sold:
+        walk = [float(by_day[day][currency]) for day in days]
+        steps = [math.log(b / a) for a, b in pairwise(walk)]
+        assert all(step != 0 for step in steps), (currency, walk)
+        assert max(abs(step) for step in steps) < 0.03, (currency, steps)
+        assert 0.002 < statistics.pstdev(steps) < 0.007, (currency, steps)
+        assert len({step > 0 for step in steps}) == 2, "a walk goes up and down"
 
 
 def key_part(key: str, part: str) -> str:

@@ -29,6 +29,7 @@ from shopwarehouse.generate.simulation import CURRENCIES, ZONE_MINUTES, ZONES, C
 
 FORMATS = ("csv", "jsonl", "parquet")
 MONEY = pa.decimal128(12, 2)
+RATE = pa.decimal128(18, 8)  # an exchange rate: 8 places
 TIMESTAMP = pa.timestamp("s", tz="UTC")
 ID_FORMATS = {  # prefix and digits of each entity's keys
     "customers": ("cus_", 8),
@@ -49,19 +50,33 @@ def file_suffix(file_format: str, gzipped: bool) -> str:
 
 
 def ids(entity: str, numbers: np.ndarray) -> pa.Array:
+    """Keys as the shop writes them (``ord_000000042``); a negative number (in a nullable column) is null."""
     prefix, digits = ID_FORMATS[entity]
-    text = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), digits, "0")
+    null = numbers < 0
+    array = pa.array(numbers, pa.int64(), mask=null if null.any() else None)
+    text = pc.utf8_lpad(pc.cast(array, pa.string()), digits, "0")
     return pc.binary_join_element_wise(prefix, text, "")
 
 
 def money(cents: np.ndarray) -> pa.Array:
     """Exact decimals from integer cents; -1 (in a nullable column) is null. Amounts are never negative."""
-    cents = cents.astype(np.int64)
-    null = cents < 0
-    # decimal128 holds the unscaled integer in 128 bits, little-endian: the cents, then a zero high word.
-    words = np.column_stack([cents, np.zeros_like(cents)]).ravel()
+    return decimals(cents, MONEY)
+
+
+def decimals(units: np.ndarray, dtype: pa.Decimal128Type) -> pa.Array:
+    """Exact decimals of type ``dtype`` from integer units of its last place (cents for money); -1 (in a
+    nullable column) is null."""
+    units = units.astype(np.int64)
+    null = units < 0
+    # decimal128 holds the unscaled integer in 128 bits, little-endian: the units, then a zero high word.
+    words = np.column_stack([units, np.zeros_like(units)]).ravel()
     validity = pa.array(~null).buffers()[1] if null.any() else None
-    return pa.Array.from_buffers(MONEY, len(cents), [validity, pa.py_buffer(words.tobytes())])
+    return pa.Array.from_buffers(dtype, len(units), [validity, pa.py_buffer(words.tobytes())])
+
+
+def days(numbers: np.ndarray) -> pa.Array:
+    """Dates from days since the epoch."""
+    return pa.array(numbers.astype(np.int32), pa.int32()).cast(pa.date32())
 
 
 def labels(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
@@ -228,12 +243,22 @@ def _payments(rows: Columns) -> dict[str, pa.Array]:
     }
 
 
+def _fx_rates(rows: Columns) -> dict[str, pa.Array]:
+    return {
+        "currency": labels(CURRENCIES, rows["currency"]),
+        "rate_date": days(rows["rate_date"]),
+        "usd_per_unit": decimals(rows["usd_per_unit"], RATE),
+        "updated_at": timestamps(rows["updated_at"]),
+    }
+
+
 _BUILDERS: dict[str, Callable[[Columns], dict[str, pa.Array]]] = {
     "customers": _customers,
     "products": _products,
     "orders": _orders,
     "order_items": _order_items,
     "payments": _payments,
+    "fx_rates": _fx_rates,
 }
 
 
@@ -277,7 +302,8 @@ class Export:
         return gzip.compress(data, compresslevel=6, mtime=0) if gzipped else data
 
     def _with_zoned_timestamps(self, money_as_text: bool) -> pa.Table:
-        """Timestamps as ISO-8601 text in each row's zone; money as decimal text if asked (exact in JSON)."""
+        """Timestamps as ISO-8601 text in each row's zone; decimals as text if asked (exact in JSON). Dates
+        stay dates: CSV and JSON Lines both write them as ISO-8601 days."""
         zones = self.zones.astype(np.int64)
         suffix = pa.array(ZONES).take(pa.array(zones))
         shift = ZONE_MINUTES[zones] * 60

@@ -6,8 +6,9 @@ refund) and each future version waits in a queue until its day comes; so memory 
 not the history, and the output of the first N days never depends on how many days are generated
 (a run of 10 days is a prefix of a run of 30).
 
-Money is integer cents in the row's currency; times are integer seconds since the epoch (UTC). The export
-module turns these columns into contract files.
+Money is integer cents in the row's currency, exchange rates integer hundred-millionths of a dollar; times
+are integer seconds since the epoch (UTC), days integer days since the epoch. The export module turns these
+columns into contract files.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ Columns = dict[str, np.ndarray]
 PENDING, PAID, SHIPPED, DELIVERED, CANCELLED, RETURNED = range(6)
 P_PENDING, P_SUCCEEDED, P_FAILED, P_REFUNDED, P_PARTIALLY_REFUNDED = range(5)
 BANK_TRANSFER = catalog.PAYMENT_METHODS.index("bank_transfer")
+GIFT_CARD = catalog.PAYMENT_METHODS.index("gift_card")
 LOST_TRANSFER = catalog.FAILURE_REASONS.index("transfer_not_received")  # the last one
 
 # Zones exported timestamps are written in: zone 0 is UTC written as 'Z', the others storefront local times.
@@ -55,6 +57,10 @@ MARKET_TAX = np.array([m.tax_rate for m in catalog.MARKETS])
 MARKET_SHIPPING = np.array([m.shipping_cents for m in catalog.MARKETS], np.int64)
 MARKET_FREE_SHIPPING = np.array([m.free_shipping_cents for m in catalog.MARKETS], np.int64)
 MARKET_FX = np.array([catalog.PRICE_FX_PER_USD[m.currency] for m in catalog.MARKETS])
+# The finance system's exchange rates: US dollars per unit of each other currency the shop sells in.
+FX_CURRENCIES = np.array([CURRENCIES.index(c) for c in CURRENCIES if c != "USD"], np.int8)
+FX_START_USD_PER_UNIT = np.array([1 / catalog.PRICE_FX_PER_USD[CURRENCIES[c]] for c in FX_CURRENCIES])
+RATE_UNITS = 10**8  # usd_per_unit carries 8 decimal places
 METHOD_P = np.array(catalog.PAYMENT_METHOD_SHARES)
 METHOD_FAILURE = np.array(catalog.PAYMENT_FAILURE_RATES)
 CHANNEL_P = np.array([*catalog.CHANNEL_SHARES, 1 - sum(catalog.CHANNEL_SHARES)])
@@ -77,12 +83,18 @@ RETURN_RATE = 0.06
 PARTIAL_REFUND_SHARE = 0.25
 LINE_DISCOUNT_RATE = 0.12
 ORDER_DISCOUNT_RATE = 0.1
+FULL_DISCOUNT_RATE = 0.005  # orders a voucher pays in full: total 0.00, one gift card payment of 0.00
+GUEST_CHECKOUT_RATE = 0.02  # orders placed without an account (no customer), per order of the day's demand
 LOCAL_TIME_RATE = 0.2  # rows of customers and orders written in storefront local time
 LATE_ROW_WINDOW = 600  # rows changed in the last 10 minutes of a day ...
 LATE_ROW_RATE = 0.5  # ... miss that day's export this often and land in the next one
 DUPLICATE_ROW_RATE = 0.002  # exact duplicate rows in the exports of orders, items and payments
 PRICE_CHANGES_PER_DAY = 0.01  # share of the catalogue repriced each day
 DEACTIVATIONS_PER_DAY = 0.002
+FX_DAILY_VOLATILITY = 0.004  # a rate's daily change is log-normal with this spread (about 0.4%)
+FX_PUBLISHED_AT = 16 * HOUR  # the finance system publishes the day's rates at 16:00 UTC ...
+FX_PUBLISH_WINDOW = 15 * 60  # ... within a quarter of an hour
+FX_STREAM = 1  # the rates draw from a random stream of their own: they do not depend on the shop's volume
 
 
 def seasonal_factor(day: date) -> float:
@@ -155,6 +167,8 @@ class Shop:
         self.p_popularity = np.zeros(0)
         self.p_rows: Columns = {}
         self.next_id = {"orders": 1, "order_items": 1, "payments": 1}
+        # Exchange rates: each currency's log of US dollars per unit, a random walk from the catalogue's.
+        self.fx_log_rate = np.log(FX_START_USD_PER_UNIT)
 
     def day(self, index: int) -> dict[str, Columns]:
         """Simulate day ``index`` (0 = ``start``) and return, per entity, the rows of that day's export."""
@@ -170,7 +184,28 @@ class Shop:
         grown = index if self.growth else 0
         new_customers = self._sign_up(rng, day_start, demand * (1 + SIGNUP_GROWTH_PER_DAY * grown))
         self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * grown), new_customers)
+        self._publish_rates(index, day_start)
         return {name: self._export_rows(rng, name, day_end) for name in self.queues}
+
+    # -- exchange rates ----------------------------------------------------------------------------------
+
+    def _publish_rates(self, index: int, day_start: int) -> None:
+        """The finance system's rates for the day: one row per currency besides the US dollar, each rate a
+        step of a random walk from the day before's (day 0: the catalogue's rates), to 8 places. The walk
+        draws from a stream seeded by the seed and the day alone, so a shorter run is still a prefix."""
+        rng = np.random.default_rng([self.seed, index, FX_STREAM])
+        n = len(FX_CURRENCIES)
+        if index > 0:
+            self.fx_log_rate = self.fx_log_rate + rng.normal(0.0, FX_DAILY_VOLATILITY, n)
+        published = day_start + FX_PUBLISHED_AT + int(rng.integers(0, FX_PUBLISH_WINDOW))  # all at once
+        self.queues["fx_rates"].add(
+            {
+                "currency": FX_CURRENCIES.copy(),
+                "rate_date": np.full(n, day_start // DAY, np.int64),
+                "usd_per_unit": np.round(np.exp(self.fx_log_rate) * RATE_UNITS).astype(np.int64),
+                "updated_at": np.full(n, published, np.int64),
+            }
+        )
 
     # -- customers ---------------------------------------------------------------------------------------
 
@@ -296,17 +331,24 @@ class Shop:
             if total_weight > 0
             else np.zeros(0, np.int64)
         )
-        customers = np.concatenate([first_buyers, repeat_buyers])
-        ordered_at = np.concatenate([first_at, _times_in_day(rng, day_start, len(repeat_buyers))])
+        repeat_at = _times_in_day(rng, day_start, len(repeat_buyers))
+        # Guest checkouts: no account, so no customer (-1); their market as sign-ups' are spread.
+        n_guests = rng.poisson(demand * GUEST_CHECKOUT_RATE)
+        guest_market = rng.choice(len(catalog.MARKETS), n_guests, p=MARKET_SHARE).astype(np.int8)
+        guest_at = _times_in_day(rng, day_start, n_guests)
+        buyers = np.concatenate([first_buyers, repeat_buyers])
+        customers = np.concatenate([buyers, np.full(n_guests, -1, np.int64)])
+        market = np.concatenate([self.c_market[buyers], guest_market])
+        ordered_at = np.concatenate([first_at, repeat_at, guest_at])
         order = np.argsort(ordered_at, kind="stable")
-        customers, ordered_at = customers[order], ordered_at[order]
+        customers, market, ordered_at = customers[order], market[order], ordered_at[order]
+        guest = customers < 0
         # A sign-up at 23:50 may order after midnight: that order belongs to the next day's export.
-        np.maximum.at(self.c_last_order, customers, ordered_at)
+        np.maximum.at(self.c_last_order, customers[~guest], ordered_at[~guest])
 
         n = len(customers)
         order_ids = np.arange(self.next_id["orders"], self.next_id["orders"] + n)
         self.next_id["orders"] += n
-        market = self.c_market[customers]
         currency = MARKET_CURRENCY[market]
 
         # Baskets.
@@ -324,8 +366,11 @@ class Shop:
         line_net = quantity * unit_price - line_discount
         subtotal = np.bincount(line_order, weights=line_net, minlength=n).round().astype(np.int64)
         coupon = rng.random(n) < ORDER_DISCOUNT_RATE
-        discount = np.where(coupon, (subtotal + 5) // 10, 0)
-        shipping = np.where(subtotal >= MARKET_FREE_SHIPPING[market], 0, MARKET_SHIPPING[market])
+        # A voucher for the whole order: the subtotal discounted away, shipped free, so nothing is taxed.
+        free = rng.random(n) < FULL_DISCOUNT_RATE
+        discount = np.where(free, subtotal, np.where(coupon, (subtotal + 5) // 10, 0))
+        free_shipping = free | (subtotal >= MARKET_FREE_SHIPPING[market])
+        shipping = np.where(free_shipping, 0, MARKET_SHIPPING[market])
         tax = np.round((subtotal - discount + shipping) * MARKET_TAX[market]).astype(np.int64)
         total = subtotal - discount + shipping + tax
 
@@ -343,7 +388,7 @@ class Shop:
             }
         )
 
-        paid_at, payments = self._pay(rng, order_ids, ordered_at, currency, total)
+        paid_at, payments = self._pay(rng, order_ids, ordered_at, currency, total, free)
         paid = paid_at >= 0
 
         # The order's life after payment.
@@ -373,7 +418,7 @@ class Shop:
             [
                 {
                     "order_id": order_ids[happens],
-                    "customer_id": customers[happens] + 1,
+                    "customer_id": np.where(guest[happens], -1, customers[happens] + 1),
                     "order_status": np.full(happens.sum(), status, np.int8),
                     "channel": channel[happens],
                     "currency": currency[happens],
@@ -391,14 +436,15 @@ class Shop:
         )
         self.queues["orders"].add(order_rows)
 
-        # Refunds: a cancellation after payment refunds in full; a return in full or in part.
+        # Refunds: a cancellation after payment refunds in full; a return in full or in part. An order the
+        # voucher paid for has no money to give back.
         success = payments.success_row
         refund_at = np.where(
             cancel_late,
             t_cancel + rng.integers(HOUR // 2, DAY, n),
             t_return + rng.integers(0, 2 * DAY, n),
         )
-        refunded = cancel_late | returned
+        refunded = (cancel_late | returned) & ~free
         partial = returned & (rng.random(n) < PARTIAL_REFUND_SHARE)
         refunds = take(payments.rows, success[refunded])
         refunds["updated_at"] = refund_at[refunded]
@@ -419,13 +465,15 @@ class Shop:
         ordered_at: np.ndarray,
         currency: np.ndarray,
         total: np.ndarray,
+        free: np.ndarray,
     ) -> tuple[np.ndarray, Payments]:
-        """Payment attempts for the orders: up to three, each after the previous one failed.
+        """Payment attempts for the orders: up to three, each after the previous one failed. An order a
+        voucher pays in full (``free``) is paid at once by a gift card payment of its total, 0.00.
 
         Returns, per order, the time it was paid (-1 if never), and the payments.
         """
         n = len(order_ids)
-        method = rng.choice(len(METHOD_P), n, p=METHOD_P)
+        method = np.where(free, GIFT_CARD, rng.choice(len(METHOD_P), n, p=METHOD_P))
         attempt_at = ordered_at + rng.integers(5, 120, n)
         tries = np.ones(n, bool)
         paid_at = np.full(n, -1, np.int64)
@@ -437,7 +485,7 @@ class Shop:
             idx = np.flatnonzero(tries)
             m = len(idx)
             fail_rate = METHOD_FAILURE[method[idx]] if attempt == 0 else RETRY_FAILURE_RATE
-            failed = rng.random(m) < fail_rate
+            failed = (rng.random(m) < fail_rate) & ~free[idx]
             bank = method[idx] == BANK_TRANSFER
             lost = bank & (rng.random(m) < BANK_TRANSFER_LOST_RATE)
             failed |= lost
@@ -496,15 +544,17 @@ class Shop:
         rows = concat([self.deferred.pop(entity, {}), self.queues[entity].pop_until(day_end)])
         if not rows:
             return {}
-        key = rows[ENTITIES[entity].key]
-        latest = np.lexsort((rows["updated_at"], key))
-        keep = latest[np.append(key[latest][1:] != key[latest][:-1], True)]
+        keys = [rows[name] for name in ENTITIES[entity].key]
+        latest = np.lexsort((rows["updated_at"], *reversed(keys)))  # by key, then updated_at
+        same_key_next = np.logical_and.reduce([key[latest][1:] == key[latest][:-1] for key in keys])
+        keep = latest[np.append(~same_key_next, True)]
         rows = take(rows, keep)
         late = (rows["updated_at"] >= day_end - LATE_ROW_WINDOW) & (rng.random(len(keep)) < LATE_ROW_RATE)
         if entity != "products" and late.any():
             self.deferred[entity] = take(rows, late)
             rows = take(rows, ~late)
-        order = np.lexsort((rows[ENTITIES[entity].key], rows["updated_at"]))
+        keys = [rows[name] for name in ENTITIES[entity].key]
+        order = np.lexsort((*reversed(keys), rows["updated_at"]))  # by updated_at, then key
         if entity in ("orders", "order_items", "payments"):
             dupes = np.flatnonzero(rng.random(len(order)) < DUPLICATE_ROW_RATE)
             order = np.insert(order, dupes + 1, order[dupes])
