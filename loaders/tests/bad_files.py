@@ -16,6 +16,11 @@ GOOD_ORDER = (
     "ord_1,cus_1,paid,web,EUR,10.00,0.00,4.99,2.98,17.97,2024-03-01T10:00:00Z,2024-03-01T10:05:00+01:00"
 )
 ITEMS_HEADER = "order_item_id,order_id,product_id,quantity,unit_price,discount_amount,updated_at"
+FX_HEADER = "currency,rate_date,usd_per_unit,updated_at"
+GOOD_RATES = (
+    "EUR,2024-03-01,1.08234517,2024-03-01T16:00:00Z",
+    "GBP,2024-03-01,1.26582278,2024-03-01T16:00:00Z",
+)
 
 
 def csv_file(*lines: str) -> bytes:
@@ -57,8 +62,8 @@ BAD_FILES = [
     ("header only", "a.csv", csv_file(ORDERS_HEADER), None, None, "header but no rows"),
     ("non-UTF-8 bytes", "a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER).replace(b"web", b"w\xe9b"), 2, None,
      "not UTF-8"),
-    ("required value empty", "a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER.replace("cus_1", "")), 2,
-     "customer_id", "required and may not be empty"),
+    ("required value empty", "a.csv", csv_file(ORDERS_HEADER, GOOD_ORDER.replace("EUR", "")), 2,
+     "currency", "required and may not be empty"),
     ("JSON line not an object", "a.jsonl", b'{"order_id": "ord_1"}\n[1, 2, 3]\n', 2, None,
      "must be an object"),
     ("broken JSON", "a.jsonl", b'{"order_id": "ord_1"\n', 1, None, "not valid JSON"),

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
-from bad_files import BAD_FILES, GOOD_ORDER, ITEMS_HEADER, ORDERS_HEADER, csv_file
+from bad_files import (
+    BAD_FILES,
+    FX_HEADER,
+    GOOD_ORDER,
+    GOOD_RATES,
+    ITEMS_HEADER,
+    ORDERS_HEADER,
+    csv_file,
+    parquet,
+)
 
+from shopwarehouse.contract import ENTITIES
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import LocalLanding
 from shopwarehouse.load.validate import RejectedFile, check_size, validate
@@ -44,7 +55,7 @@ def one_day_in_every_format(tmp_path_factory: pytest.TempPathFactory) -> dict[st
     return roots
 
 
-@pytest.mark.parametrize("entity", ["customers", "products", "orders", "order_items", "payments"])
+@pytest.mark.parametrize("entity", sorted(ENTITIES))
 def test_every_format_gives_the_same_typed_rows(
     one_day_in_every_format: dict[str, Path], entity: str
 ) -> None:
@@ -96,3 +107,141 @@ def test_file_over_the_size_limit_is_rejected_from_its_listed_size() -> None:
     check_size("raw/orders/date=2024-03-01/a.csv", 1000, 1000)
     with pytest.raises(RejectedFile, match="1,001 bytes, over the limit of 1,000"):
         check_size("raw/orders/date=2024-03-01/a.csv", 1001, 1000)
+
+
+# -- days and decimals of a scale of their own: the exchange rates -------------------------------------------
+
+FX_KEY = "raw/fx_rates/date=2024-03-01/fx_rates_20240301_000"
+
+
+def fx_file(file_format: str, *rows: str) -> bytes:
+    """Exchange-rate rows (CSV text without the header) as a file of ``file_format``, every value as text."""
+    names = FX_HEADER.split(",")
+    records = [dict(zip(names, row.split(","), strict=True)) for row in rows]
+    if file_format == "csv":
+        return csv_file(FX_HEADER, *rows)
+    if file_format == "jsonl":
+        return b"".join(orjson.dumps(record) + b"\n" for record in records)
+    return parquet(pa.table({name: [record[name] for record in records] for name in names}))
+
+
+FIRST_ROW_LINE = {"csv": 2, "jsonl": 1, "parquet": 1}  # CSV's header is line 1; Parquet counts rows
+
+
+def test_exchange_rates_are_typed_with_their_own_scale_and_days() -> None:
+    valid = validate("fx_rates", f"{FX_KEY}.csv", io.BytesIO(csv_file(FX_HEADER, *GOOD_RATES)))
+    assert valid.table.schema.field("usd_per_unit").type == pa.decimal128(18, 8)
+    assert valid.table.schema.field("rate_date").type == pa.date32()
+    assert valid.table.to_pylist()[0] == {
+        "currency": "EUR",
+        "rate_date": date(2024, 3, 1),
+        "usd_per_unit": Decimal("1.08234517"),
+        "updated_at": datetime(2024, 3, 1, 16, tzinfo=UTC),
+    }
+    # Money keeps its two places.
+    orders = validate(
+        "orders", "raw/orders/date=2024-03-01/a.csv", io.BytesIO(csv_file(ORDERS_HEADER, GOOD_ORDER))
+    )
+    assert orders.table.schema.field("total_amount").type == pa.decimal128(18, 2)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_every_format_gives_the_same_exchange_rates(file_format: str) -> None:
+    data = fx_file(file_format, *GOOD_RATES)
+    table = validate("fx_rates", f"{FX_KEY}.{file_format}", io.BytesIO(data)).table
+    reference = validate("fx_rates", f"{FX_KEY}.csv", io.BytesIO(csv_file(FX_HEADER, *GOOD_RATES))).table
+    assert table.equals(reference)
+
+
+def test_parquet_dates_and_decimals_may_be_native() -> None:
+    native = pa.table({
+        "currency": ["EUR"],
+        "rate_date": pa.array([date(2024, 3, 1)], pa.date32()),
+        "usd_per_unit": pa.array([Decimal("1.082345")], pa.decimal128(9, 6)),
+        "updated_at": pa.array([datetime(2024, 3, 1, 16, tzinfo=UTC)], pa.timestamp("s", tz="UTC")),
+    })  # fmt: skip
+    row = validate("fx_rates", f"{FX_KEY}.parquet", io.BytesIO(parquet(native))).table.to_pylist()[0]
+    assert (row["rate_date"], row["usd_per_unit"]) == (date(2024, 3, 1), Decimal("1.08234500"))
+
+
+BAD_RATES = [
+    # (case, the bad row, column, value, words of the reason)
+    ("a day that does not exist", "EUR,2024-02-30,1.08234517,2024-03-01T16:00:00Z", "rate_date", "2024-02-30",
+     "rate_date must be an ISO-8601 day (YYYY-MM-DD), e.g. 2024-03-01"),
+    ("a day written day first", "EUR,01/03/2024,1.08234517,2024-03-01T16:00:00Z", "rate_date", "01/03/2024",
+     "rate_date must be an ISO-8601 day"),
+    ("a timestamp for a day", "EUR,2024-03-01T00:00:00Z,1.08234517,2024-03-01T16:00:00Z", "rate_date",
+     "2024-03-01T00:00:00Z", "rate_date must be an ISO-8601 day"),
+    ("a day without its zeros", "EUR,2024-3-1,1.08234517,2024-03-01T16:00:00Z", "rate_date", "2024-3-1",
+     "rate_date must be an ISO-8601 day"),
+    ("a rate with 9 places", "EUR,2024-03-01,1.082345171,2024-03-01T16:00:00Z", "usd_per_unit",
+     "1.082345171", "usd_per_unit must be a decimal with at most 8 places, e.g. 1.08234517"),
+    ("a rate of zero", "EUR,2024-03-01,0.00000000,2024-03-01T16:00:00Z", "usd_per_unit", "0.00000000",
+     "usd_per_unit must be greater than 0"),
+    ("a rate that is text", "EUR,2024-03-01,about 1.08,2024-03-01T16:00:00Z", "usd_per_unit", "about 1.08",
+     "usd_per_unit must be a decimal with at most 8 places"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize(
+    ("row", "column", "value", "reason"),
+    [case[1:] for case in BAD_RATES],
+    ids=[case[0] for case in BAD_RATES],
+)
+def test_a_bad_day_or_rate_is_rejected_at_its_line_column_and_value(
+    file_format: str, row: str, column: str, value: str, reason: str
+) -> None:
+    # GIVEN a rates file whose second row holds the bad value, in each format
+    key = f"{FX_KEY}.{file_format}"
+    data = fx_file(file_format, GOOD_RATES[0], row)
+    # WHEN it is validated THEN it is rejected, naming the file, line, column, value and what it must be
+    with pytest.raises(RejectedFile) as caught:
+        validate("fx_rates", key, io.BytesIO(data))
+    rejection = caught.value.rejection.as_dict()
+    assert reason in rejection.pop("reason")
+    assert rejection == {
+        "file": key,
+        "line": FIRST_ROW_LINE[file_format] + 1,
+        "column": column,
+        "value": value,
+    }
+
+
+def test_a_parquet_rate_with_9_places_or_a_timestamp_for_a_day_is_rejected() -> None:
+    key = f"{FX_KEY}.parquet"
+    good = {"currency": ["EUR", "GBP"], "rate_date": ["2024-03-01"] * 2,
+            "updated_at": ["2024-03-01T16:00:00Z"] * 2}  # fmt: skip
+    places = pa.table({**good, "usd_per_unit": pa.array([Decimal("1.1"), Decimal("1.082345171")])})
+    with pytest.raises(RejectedFile) as caught:
+        validate("fx_rates", key, io.BytesIO(parquet(places)))
+    rejection = caught.value.rejection
+    assert (rejection.line, rejection.column, rejection.value) == (2, "usd_per_unit", "1.082345171")
+    assert "at most 8 places" in rejection.reason
+    stamped = pa.table({**good, "usd_per_unit": ["1.1", "1.2"],
+                        "rate_date": pa.array([1709251200] * 2, pa.timestamp("s", tz="UTC"))})  # fmt: skip
+    with pytest.raises(RejectedFile) as caught:
+        validate("fx_rates", key, io.BytesIO(parquet(stamped)))
+    assert caught.value.rejection.column == "rate_date"
+    assert "has type timestamp[ms, tz=UTC] in the file; the contract needs an ISO-8601 day" in str(
+        caught.value
+    )
+
+
+# -- guest checkouts ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_an_order_without_a_customer_is_a_guest_checkout_and_valid(file_format: str) -> None:
+    guest = GOOD_ORDER.replace("cus_1", "")
+    if file_format == "csv":
+        data = csv_file(ORDERS_HEADER, GOOD_ORDER, guest)
+    else:
+        rows: list[dict[str, str | None]] = [
+            dict(zip(ORDERS_HEADER.split(","), line.split(","), strict=True)) for line in (GOOD_ORDER, guest)
+        ]
+        rows[1]["customer_id"] = None  # JSON's null, as well as CSV's nothing
+        data = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+    table = validate("orders", f"raw/orders/date=2024-03-01/a.{file_format}", io.BytesIO(data)).table
+    assert table.column("customer_id").to_pylist() == ["cus_1", None]
+    assert table.column("total_amount").to_pylist() == [Decimal("17.97")] * 2

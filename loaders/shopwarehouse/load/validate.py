@@ -25,6 +25,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 import orjson
@@ -35,29 +36,51 @@ import pyarrow.parquet as pq
 
 from shopwarehouse.contract import ENTITIES, FILE_SUFFIXES, Column, ColumnType
 
+DECIMAL_PRECISION = 18
 ARROW_TYPES = {
     ColumnType.STRING: pa.string(),
-    ColumnType.DECIMAL: pa.decimal128(18, 2),
+    ColumnType.DECIMAL: pa.decimal128(DECIMAL_PRECISION, 2),  # a column's own scale: arrow_type()
     ColumnType.INTEGER: pa.int64(),
     ColumnType.BOOLEAN: pa.bool_(),
     ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
     ColumnType.DATE: pa.date32(),
 }
 FORMAT_HINT = {
-    ColumnType.DECIMAL: "a decimal with at most 2 places, e.g. 12.50",
+    ColumnType.STRING: "text",
+    ColumnType.DECIMAL: "a decimal with at most {scale} places, e.g. {example}",
     ColumnType.INTEGER: "a whole number, e.g. 3",
     ColumnType.BOOLEAN: "true or false",
     ColumnType.TIMESTAMP: "ISO-8601 with an offset, e.g. 2024-03-01T14:05:09Z or 2024-03-01T16:05:09+02:00",
+    ColumnType.DATE: "an ISO-8601 day (YYYY-MM-DD), e.g. 2024-03-01",
 }
+DECIMAL_EXAMPLES = {2: "12.50", 8: "1.08234517"}
 # Types a Parquet column may have besides text; anything else (a float for money, a timestamp without a
-# time zone, a number for a timestamp) is a type change the contract does not allow.
+# time zone, a number for a timestamp, a timestamp for a day) is a type change the contract does not allow.
 NATIVE_TYPES = {
     ColumnType.STRING: pa.types.is_string,
     ColumnType.DECIMAL: lambda t: pa.types.is_decimal(t) or pa.types.is_integer(t),
     ColumnType.INTEGER: pa.types.is_integer,
     ColumnType.BOOLEAN: pa.types.is_boolean,
     ColumnType.TIMESTAMP: lambda t: pa.types.is_timestamp(t) and t.tz is not None,
+    ColumnType.DATE: pa.types.is_date32,  # Parquet's DATE
 }
+
+
+def arrow_type(column: Column) -> pa.DataType:
+    """The Arrow type a column's values are typed to: a decimal carries the column's own scale."""
+    if column.type is ColumnType.DECIMAL:
+        return pa.decimal128(DECIMAL_PRECISION, column.scale)
+    return ARROW_TYPES[column.type]
+
+
+def format_hint(column: Column) -> str:
+    """What a value of ``column`` must look like, for a rejection's reason."""
+    hint = FORMAT_HINT[column.type]
+    if column.type is ColumnType.DECIMAL:
+        scale = column.scale
+        example = DECIMAL_EXAMPLES.get(scale) or (f"12.{'5'.ljust(scale, '0')}" if scale else "12")
+        hint = hint.format(scale=scale, example=example)
+    return hint
 
 
 @dataclass(frozen=True)
@@ -361,13 +384,13 @@ def _typed(entity: str, key: str, columns: Columns, first_line: int) -> ValidFil
 
 
 def _parse_column(key: str, column: Column, raw: pa.Array, first_line: int) -> pa.Array:
-    target = ARROW_TYPES[column.type]
+    target = arrow_type(column)
     if not (
         pa.types.is_string(raw.type) or pa.types.is_null(raw.type) or NATIVE_TYPES[column.type](raw.type)
     ):
         raise RejectedFile(Rejection(
             key, f"{column.name} has type {raw.type} in the file; the contract needs "
-            f"{FORMAT_HINT.get(column.type, 'text')}: fix the exporter's schema", column=column.name,
+            f"{format_hint(column)}: fix the exporter's schema", column=column.name,
         ))  # fmt: skip
     try:
         if raw.type == target:
@@ -379,7 +402,7 @@ def _parse_column(key: str, column: Column, raw: pa.Array, first_line: int) -> p
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         line, value = _first_unparseable(raw, target, column, first_line)
         raise RejectedFile(Rejection(
-            key, f"{column.name} must be {FORMAT_HINT.get(column.type, column.type.value)}"
+            key, f"{column.name} must be {format_hint(column)}"
             f" (type {raw.type} in the file)", line=line, column=column.name, value=value,
         )) from None  # fmt: skip
     if not column.nullable and values.null_count:
@@ -392,7 +415,7 @@ def _parse_column(key: str, column: Column, raw: pa.Array, first_line: int) -> p
         index = pc.index(pc.less_equal(values, 0), True).as_py()
         raise RejectedFile(Rejection(
             key, f"{column.name} must be greater than 0", line=first_line + index, column=column.name,
-            value=str(values[index].as_py()),
+            value=_shown(raw[index].as_py()),
         ))  # fmt: skip
     return values
 
@@ -418,5 +441,11 @@ def _first_unparseable(
             else:
                 pa.array([value]).cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
-            return first_line + index, str(value)
+            return first_line + index, _shown(value)
     return first_line, ""
+
+
+def _shown(value: Any) -> str:
+    """A value for a rejection as the file holds it: text as delivered, a Parquet decimal without an
+    exponent (``0.00000000``, not ``0E-8``)."""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
