@@ -7,14 +7,16 @@ import logging
 import re
 from collections import Counter
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
 import orjson
+import pyarrow as pa
 import pytest
-from bad_files import BAD_FILES, ITEMS_HEADER, csv_file
+from bad_files import BAD_FILES, FX_HEADER, GOOD_ORDER, ITEMS_HEADER, ORDERS_HEADER, csv_file, parquet
 from conftest import DAYS, START, WarehouseTarget, cli, kill_after_commits, read_landed
 from contract_reader import read_file
 
@@ -176,6 +178,109 @@ def test_killed_load_reruns_to_exactly_once(warehouse_target: WarehouseTarget, t
     cli("load", env={"SHOPWAREHOUSE_LANDING": landing.url})
     assert raw_counts(warehouse_target) == rows
     assert_each_row_once(warehouse_target)
+
+
+def rates_file(file_format: str, day: str, rates: dict[str, str]) -> bytes:
+    """One day's exchange rates as the finance system sends them, in ``file_format``: days and rates as text
+    in CSV and JSON Lines, as Parquet's own date and decimal types in Parquet."""
+    rows = [(currency, day, rate, f"{day}T16:00:00Z") for currency, rate in rates.items()]
+    if file_format == "csv":
+        return csv_file(FX_HEADER, *(",".join(row) for row in rows))
+    names = FX_HEADER.split(",")
+    if file_format == "jsonl":
+        return b"".join(orjson.dumps(dict(zip(names, row, strict=True))) + b"\n" for row in rows)
+    columns = list(zip(*rows, strict=True))
+    return parquet(pa.table({
+        "currency": pa.array(columns[0], pa.string()),
+        "rate_date": pa.array([date.fromisoformat(value) for value in columns[1]], pa.date32()),
+        "usd_per_unit": pa.array([Decimal(value) for value in columns[2]], pa.decimal128(18, 8)),
+        "updated_at": pa.array(columns[3], pa.string()),
+    }))  # fmt: skip
+
+
+RATES = {  # file format -> (day, the rates)
+    "csv": ("2024-03-01", {"BRL": "0.19801980", "EUR": "1.08234517", "GBP": "1.26582278"}),
+    "jsonl": ("2024-03-02", {"BRL": "0.19614900", "EUR": "1.09244567", "GBP": "1.27194240"}),
+    "parquet": ("2024-03-03", {"BRL": "0.19601965", "EUR": "1.1", "GBP": "1.28090197"}),
+}
+BAD_RATE_FILES = {  # key -> (content, line, column, value, words of the reason)
+    "raw/fx_rates/date=2024-03-04/bad_day.csv": (
+        csv_file(FX_HEADER, "EUR,2024-03-04,1.09,2024-03-04T16:00:00Z",
+                 "GBP,2024-02-30,1.27,2024-03-04T16:00:00Z"),
+        3, "rate_date", "2024-02-30", "rate_date must be an ISO-8601 day (YYYY-MM-DD)"),
+    "raw/fx_rates/date=2024-03-04/nine_places.jsonl": (
+        rates_file("jsonl", "2024-03-04", {"EUR": "1.09", "GBP": "1.272345671"}),
+        2, "usd_per_unit", "1.272345671", "usd_per_unit must be a decimal with at most 8 places"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("warehouse_target", ["duckdb", "postgres"], indirect=True)
+def test_exchange_rates_and_guest_orders_load_like_every_entity(
+    warehouse_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    # GIVEN three days of exchange rates, one in each format; an orders file whose second order is a guest
+    # checkout (no customer_id); and two rates files with a bad value: a day that does not exist, and a rate
+    # with 9 places
+    landing = LocalLanding(tmp_path / "landing")
+    keys = {}
+    for file_format, (day, rates) in RATES.items():
+        keys[file_format] = f"raw/fx_rates/date={day}/fx_rates_{day.replace('-', '')}_000.{file_format}"
+        landing.put(keys[file_format], rates_file(file_format, day, rates))
+    orders_key = "raw/orders/date=2024-03-01/orders_20240301_000.csv"
+    landing.put(orders_key, csv_file(ORDERS_HEADER, GOOD_ORDER, GOOD_ORDER.replace("ord_1,cus_1", "ord_2,")))
+    for key, (data, *_) in BAD_RATE_FILES.items():
+        landing.put(key, data)
+
+    # WHEN they are loaded THEN the run reports the two bad files
+    result = cli("load", env={"SHOPWAREHOUSE_LANDING": landing.url}, returncode=1)
+    assert "2 file(s) quarantined" in result.stdout
+
+    # AND raw.fx_rates holds every rate as delivered, days as dates, rates to their 8 places ...
+    rows = warehouse_target.records(
+        "select currency, rate_date, usd_per_unit, _source_file, _source_row_number, _file_checksum, "
+        "_load_id, _loaded_at, updated_at from raw.fx_rates order by rate_date, currency"
+    )
+    expected = [
+        (currency, date.fromisoformat(day), Decimal(rate), keys[file_format], number)
+        for file_format, (day, rates) in RATES.items()
+        for number, (currency, rate) in enumerate(rates.items(), start=1)
+    ]
+    found = [tuple(row[name] for name in ("currency", "rate_date", "usd_per_unit", "_source_file",
+                                          "_source_row_number")) for row in rows]  # fmt: skip
+    assert found == expected
+    assert {str(row["usd_per_unit"]) for row in rows} >= {"1.08234517", "1.10000000"}, "8 places kept"
+    # ... with the lineage every raw table has, and the ledger's load id
+    ledger: dict[str, str] = dict(warehouse_target.query(
+        "select file_key, load_id from raw._load_files where status = 'loaded'"))  # fmt: skip
+    for row in rows:
+        checksum = hashlib.sha256(read_landed(landing, row["_source_file"])).hexdigest()
+        assert (row["_file_checksum"], row["_load_id"]) == (checksum, ledger[row["_source_file"]])
+        assert row["_loaded_at"] is not None
+        published = datetime.combine(row["rate_date"], time(16), tzinfo=UTC)
+        assert row["updated_at"].astimezone(UTC) == published
+    # ... in columns of the contract's types: decimal(18, 8) for the rate, decimal(18, 2) for money, date
+    types = {
+        (table, column): (str(data_type).lower(), precision, scale)
+        for table, column, data_type, precision, scale in warehouse_target.query(
+            "select table_name, column_name, data_type, numeric_precision, numeric_scale "
+            "from information_schema.columns where table_schema = 'raw' "
+            "and column_name in ('usd_per_unit', 'rate_date', 'total_amount')"
+        )
+    }
+    assert types[("fx_rates", "usd_per_unit")][1:] == (18, 8)
+    assert types[("orders", "total_amount")][1:] == (18, 2)
+    assert types[("fx_rates", "rate_date")][0] == "date"
+
+    # AND the guest checkout is loaded, without a customer
+    orders = warehouse_target.query("select order_id, customer_id, total_amount from raw.orders order by 1")
+    assert orders == [("ord_1", "cus_1", Decimal("17.97")), ("ord_2", None, Decimal("17.97"))]
+
+    # AND each bad file is quarantined whole, naming its line, column and value
+    assert warehouse_target.count("select count(*) from raw.fx_rates where rate_date >= '2024-03-04'") == 0
+    for key, (_, line, column, value, reason) in BAD_RATE_FILES.items():
+        error = orjson.loads(read_landed(landing, f"{QUARANTINE_PREFIX}{key}.error.json"))
+        assert (error["file"], error["line"], error["column"], error["value"]) == (key, line, column, value)
+        assert reason in error["reason"]
 
 
 HUGE = "raw/payments/date=2024-03-02/payments_20240302_huge.csv"

@@ -9,19 +9,22 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from conftest import read_landed
 
 from shopwarehouse.config import Settings
-from shopwarehouse.contract import STAGE_PREFIX
+from shopwarehouse.contract import ENTITIES, STAGE_PREFIX
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.landing import Landing, S3Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, run_load
 from shopwarehouse.load.tables import raw_columns
 from shopwarehouse.load.warehouse import LoadError
+from shopwarehouse.load.warehouse.base import to_csv
 from shopwarehouse.load.warehouse.redshift import RedshiftWarehouse
 
 ROLE = "arn:aws:iam::123456789012:role/shopwarehouse-loader"
@@ -39,6 +42,7 @@ class RecordingCluster:
         self.fail_copy = fail_copy
         self.statements: list[str] = []
         self.manifests: list[dict[str, Any]] = []
+        self.copied: dict[str, list[dict[str, str]]] = {}  # the staged rows each COPY read, by table
         self.last_copy_count = 0
         self.commits = self.rollbacks = 0
 
@@ -59,7 +63,9 @@ class RecordingCluster:
                 len(self._read(manifest["entries"][0]["url"]))
                 == manifest["entries"][0]["meta"]["content_length"]
             )
-            self.last_copy_count = len(list(csv.reader(io.StringIO(data.decode())))) - 1  # minus the header
+            rows = list(csv.DictReader(io.StringIO(data.decode())))
+            self.copied.setdefault(match["entity"], []).extend(rows)
+            self.last_copy_count = len(rows)
         elif sql == "select pg_last_copy_count()":
             self.description, self.rows = ["count"], [(self.last_copy_count,)]
         elif "information_schema.tables" in sql:
@@ -107,7 +113,7 @@ def test_copy_statements_and_manifests_for_each_source_format(
     summary = run_load(landing, RedshiftWarehouse(cluster, landing, ROLE), LoadOptions())
 
     copies = [COPY.fullmatch(sql) for sql in cluster.statements if sql.startswith("copy ")]
-    assert len(copies) == len(summary.outcomes) == 5  # one file per entity
+    assert len(copies) == len(summary.outcomes) == len(ENTITIES)  # one file per entity
     for match, outcome in zip(copies, summary.outcomes, strict=True):
         assert match is not None
         # Whatever the delivered format, Redshift copies the validated rows, staged as gzipped CSV in
@@ -123,10 +129,22 @@ def test_copy_statements_and_manifests_for_each_source_format(
         (entry,) = manifest["entries"]
         assert entry["mandatory"] is True
         assert entry["url"].endswith(".csv.gz")
-    assert [o.status for o in summary.outcomes] == ["loaded"] * 5
+    assert [o.status for o in summary.outcomes] == ["loaded"] * len(ENTITIES)
     assert cluster.commits >= 5
     assert cluster.rollbacks == 0
     assert not landing.list(STAGE_PREFIX), "staged files and manifests are removed once copied"
+    # Exchange rates: a date column and a decimal of 8 places, staged as COPY reads them (no exponent)
+    (create,) = [
+        sql for sql in cluster.statements if sql.startswith("create table if not exists raw.fx_rates")
+    ]
+    assert "rate_date date," in create
+    assert "usd_per_unit decimal(18, 8)," in create
+    assert "total_amount decimal(18, 2)," in next(
+        sql for sql in cluster.statements if sql.startswith("create table if not exists raw.orders")
+    )
+    rates = cluster.copied["fx_rates"]
+    assert {row["rate_date"] for row in rates} == {"2024-03-01"}
+    assert all(re.fullmatch(r"\d+\.\d{8}", row["usd_per_unit"]) for row in rates), rates
 
 
 def test_refused_copy_reports_the_load_errors_and_rolls_back(s3_settings: Settings) -> None:
@@ -147,3 +165,17 @@ def test_default_role_and_a_local_landing_zone(s3_settings: Settings, tmp_path: 
     assert any(" iam_role default manifest " in sql for sql in cluster.statements)
     with pytest.raises(ValueError, match="Redshift loads from S3"):
         RedshiftWarehouse(cluster, open_landing(Settings(landing=str(tmp_path))), ROLE)
+
+
+def test_staged_decimals_never_carry_an_exponent() -> None:
+    # Arrow writes a decimal under 10**-6 as 1E-8, which COPY refuses as a number: the staged CSV does not.
+    rate = [Decimal("0.00000001"), Decimal("0"), Decimal("0.5"), None]
+    money = [Decimal("0"), Decimal("1.5"), None, Decimal("2")]
+    rates = pa.table(
+        {
+            "usd_per_unit": pa.array(rate, pa.decimal128(18, 8)),
+            "amount": pa.array(money, pa.decimal128(18, 2)),
+        }
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(rates).decode())))
+    assert rows[1:] == [["0.00000001", "0.00"], ["0.00000000", "1.50"], ["0.50000000", ""], ["", "2.00"]]

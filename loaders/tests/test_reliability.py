@@ -360,8 +360,8 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
     customers.write_text(
         "\n".join([lines[0] + ',"loyalty_tier"', *(f'{line},"gold"' for line in lines[1:])]) + "\n"
     )
-    # a required column gone (customer_id, the second)
-    orders.write_text(re.sub(r'(?m)^("[^"]*"),"[^"]*",', r"\1,", orders.read_text()))
+    # a required column gone (order_id, the first; customer_id may be missing: a guest has none)
+    orders.write_text(re.sub(r'(?m)^"[^"]*",', "", orders.read_text()))
     # a type change: quantity, a whole number, arrives as a decimal on the first row
     text = items.read_text().split("\n")
     text[1] = re.sub(r'^("[^"]*","[^"]*","[^"]*"),\d+,', r"\1,2.5,", text[1])
@@ -389,7 +389,7 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
     assert customer_rows == (len(lines) - 1,)
     # AND the other three are quarantined, kept as delivered with the reason naming the column or the fix
     expected = {
-        orders: "missing required column(s) customer_id",
+        orders: "missing required column(s) order_id",
         items: "quantity must be",
         renamed: "unsupported file name",
     }

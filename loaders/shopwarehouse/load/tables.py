@@ -61,6 +61,14 @@ def raw_columns(entity: str) -> tuple[tuple[str, ColumnType], ...]:
     return tuple((column.name, column.type) for column in ENTITIES[entity].columns) + LINEAGE_COLUMNS
 
 
+def decimal_scales(entity: str) -> dict[str, int]:
+    """The scale of each decimal column of ``raw.<entity>``, as the contract sets it: 2 places for money, 8
+    for an exchange rate. Every backend declares the column ``decimal(18, <scale>)`` in its own words."""
+    return {
+        column.name: column.scale for column in ENTITIES[entity].columns if column.type is ColumnType.DECIMAL
+    }
+
+
 class Status(StrEnum):
     LOADED = "loaded"
     DUPLICATE = "duplicate"

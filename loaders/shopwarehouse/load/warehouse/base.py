@@ -26,6 +26,7 @@ from shopwarehouse.load.tables import (
     LEDGER_TABLE,
     RAW_SCHEMA,
     LedgerEntry,
+    decimal_scales,
     identifier,
     raw_columns,
     with_lineage,
@@ -73,16 +74,35 @@ def literal(value: str) -> str:
     return f"'{value}'"
 
 
+PLAIN_DECIMAL_SCALE = 6
+"""Arrow writes a decimal with an exponent when it is under 10**-6 (``1E-8``, and ``0E-8`` for a zero of
+scale 8), which Redshift's COPY refuses as a number; a decimal of this scale or less never is."""
+
+
+def plain_decimals(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Decimals as text without an exponent (``0.00000001``, not ``1E-8``). Arrow's own text serves every
+    value that has none; the few that do are written by Python's ``Decimal``."""
+    text = pc.cast(values, pa.string())
+    exponent = pc.match_substring(text, "E")
+    if not pc.any(exponent).as_py():
+        return text
+    plain = [None if value is None else format(value, "f") for value in values.to_pylist()]
+    return pa.chunked_array([pa.array(plain, pa.string())])
+
+
 def to_csv(rows: pa.Table, *, compress: bool = False) -> bytes:
     """``rows`` as CSV with a header, for the warehouses whose bulk path reads CSV.
 
     Strings are always quoted, so an empty string (``""``) and a missing value (nothing) stay apart;
-    timestamps are written as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``.
+    timestamps are written as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``, dates as ``YYYY-MM-DD``, decimals
+    without an exponent (see :func:`plain_decimals`).
     """
     for index, field in enumerate(rows.schema):
         if pa.types.is_timestamp(field.type):
             text = pc.strftime(rows.column(index), format="%Y-%m-%d %H:%M:%S+00:00")
             rows = rows.set_column(index, field.name, text)
+        elif pa.types.is_decimal(field.type) and field.type.scale > PLAIN_DECIMAL_SCALE:
+            rows = rows.set_column(index, field.name, plain_decimals(rows.column(index)))
     buffer = io.BytesIO()
     pa_csv.write_csv(rows, buffer)
     data = buffer.getvalue()
@@ -93,6 +113,7 @@ class Warehouse(ABC):
     """A warehouse the loaders write to; a subclass supplies the connection, type names and bulk path."""
 
     types: ClassVar[Mapping[ColumnType, str]]
+    """Each type's SQL name; the decimal's holds ``{scale}``, the column's own (see :meth:`sql_type`)."""
     placeholder: ClassVar[str] = "%s"
     _batch_open = False
 
@@ -132,7 +153,10 @@ class Warehouse(ABC):
         self._run_ddl(
             [
                 f"create schema if not exists {RAW_SCHEMA}",
-                *(self.create_table_sql(entity, raw_columns(entity)) for entity in ENTITIES),
+                *(
+                    self.create_table_sql(entity, raw_columns(entity), scales=decimal_scales(entity))
+                    for entity in ENTITIES
+                ),
                 self.create_table_sql(LEDGER_TABLE, LEDGER_COLUMNS),
             ]
         )
@@ -302,10 +326,26 @@ class Warehouse(ABC):
     # -- shared SQL -----------------------------------------------------------------------------------------
 
     def create_table_sql(
-        self, table: str, columns: Sequence[tuple[str, ColumnType]], schema: str = RAW_SCHEMA
+        self,
+        table: str,
+        columns: Sequence[tuple[str, ColumnType]],
+        schema: str = RAW_SCHEMA,
+        scales: Mapping[str, int] | None = None,
     ) -> str:
-        body = ",\n    ".join(f"{identifier(name)} {self.types[ctype]}" for name, ctype in columns)
+        """``create table if not exists``; ``scales`` names the scale of each decimal column (see
+        :func:`~shopwarehouse.load.tables.decimal_scales`)."""
+        body = ",\n    ".join(
+            f"{identifier(name)} {self.sql_type(name, ctype, scales or {})}" for name, ctype in columns
+        )
         return f"create table if not exists {qualified(table, schema)} (\n    {body}\n)"
+
+    def sql_type(self, name: str, ctype: ColumnType, scales: Mapping[str, int]) -> str:
+        """The SQL type of column ``name``: a decimal at the scale ``scales`` gives it, which it must."""
+        if ctype is not ColumnType.DECIMAL:
+            return self.types[ctype]
+        if name not in scales:
+            raise ValueError(f"decimal column {name!r} has no scale: give it one in scales")
+        return self.types[ctype].format(scale=scales[name])
 
     def _insert_ledger(self, entry: LedgerEntry) -> None:
         marks = ", ".join([self.placeholder] * len(LEDGER_COLUMNS))

@@ -18,7 +18,7 @@ from shopwarehouse.load.warehouse.base import Warehouse, column_list, qualified
 class DuckDBWarehouse(Warehouse):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "varchar",
-        ColumnType.DECIMAL: "decimal(18, 2)",
+        ColumnType.DECIMAL: "decimal(18, {scale})",
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",

@@ -17,7 +17,7 @@ from shopwarehouse.load.warehouse.base import Warehouse, column_list, qualified,
 class PostgresWarehouse(Warehouse):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "text",
-        ColumnType.DECIMAL: "numeric(18, 2)",
+        ColumnType.DECIMAL: "numeric(18, {scale})",
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",

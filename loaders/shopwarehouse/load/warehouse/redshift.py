@@ -53,7 +53,7 @@ def copy_sql(entity: str, manifest_url: str, iam_role: str) -> str:
 class RedshiftWarehouse(Warehouse):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "varchar(65535)",
-        ColumnType.DECIMAL: "decimal(18, 2)",
+        ColumnType.DECIMAL: "decimal(18, {scale})",
         ColumnType.INTEGER: "bigint",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamptz",

@@ -46,7 +46,7 @@ def copy_sql(entity: str, key: str) -> str:
 class SnowflakeWarehouse(Warehouse):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "varchar",
-        ColumnType.DECIMAL: "number(18, 2)",
+        ColumnType.DECIMAL: "number(18, {scale})",
         ColumnType.INTEGER: "number(19, 0)",
         ColumnType.BOOLEAN: "boolean",
         ColumnType.TIMESTAMP: "timestamp_tz",
