@@ -7,7 +7,8 @@
         count(*) as row_count,
         min(coded.{{ date_column }}) as first_seen_on,
         max(coded.{{ date_column }}) as last_seen_on
-    from {{ relation }} as coded
+    -- a subquery: a test's relation may itself be one, scoped to its recent rows (get_where_subquery)
+    from (select * from {{ relation }}) as coded
     left join {{ codes }} as known
         on coded.{{ column }} = known.{{ code_field }}
     where

@@ -38,6 +38,7 @@ _DAILY = ("date_day", "valid_orders", "net_revenue", "average_order_value", "new
           "returning_customers", "refund_rate", "source_loaded_at")  # fmt: skip
 _METHODS = ("date_day", "payment_method", "payment_success_rate")
 _COHORTS = ("cohort_month", "months_since_first_order", "retention_rate")
+_UNKNOWN = ("entity", "column_name", "code", "row_count", "first_seen_on", "last_seen_on", "fix")
 
 
 class NoKpis(Exception):
@@ -51,6 +52,8 @@ class Kpis:
     daily: list[dict[str, Any]]
     methods: list[dict[str, Any]]
     cohorts: list[dict[str, Any]]
+    unknown_codes: list[dict[str, Any]]
+    """dq_unknown_codes: codes the build met that no seed lists (see :func:`read_unknown_codes`)."""
 
     @property
     def first_day(self) -> date:
@@ -68,19 +71,38 @@ class Kpis:
         return max((r["source_loaded_at"] for r in self.daily if r["source_loaded_at"]), default=None)
 
 
-def read_kpis(warehouse: Warehouse, schema: str) -> Kpis:
-    def rows(table: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
-        typed = [(column, ColumnType.STRING) for column in columns]  # names only: nothing is created
-        found = warehouse.select_rows(schema, table, typed, order_by=order_by)
-        return [
-            {c: float(v) if isinstance(v, Decimal) else v for c, v in zip(columns, row, strict=True)}
-            for row in found
-        ]
+def _rows(
+    warehouse: Warehouse, schema: str, table: str, columns: Sequence[str], order_by: str
+) -> list[dict[str, Any]]:
+    typed = [(column, ColumnType.STRING) for column in columns]  # names only: nothing is created
+    found = warehouse.select_rows(schema, table, typed, order_by=order_by)
+    return [
+        {c: float(v) if isinstance(v, Decimal) else v for c, v in zip(columns, row, strict=True)}
+        for row in found
+    ]
 
+
+def read_unknown_codes(warehouse: Warehouse, schema: str) -> list[dict[str, Any]]:
+    """The rows of the data-quality mart ``dq_unknown_codes`` (none before it is built), most rows first."""
+    rows = _rows(warehouse, schema, "dq_unknown_codes", _UNKNOWN, "entity")
+    return sorted(rows, key=lambda row: (-row["row_count"], row["entity"], row["column_name"], row["code"]))
+
+
+def describe_unknown_codes(rows: Sequence[dict[str, Any]]) -> str:
+    """One line for people: each unknown code with its column, rows and days."""
+    return "; ".join(
+        f"{row['entity']}.{row['column_name']} {row['code']!r} ({row['row_count']:,.0f} rows, "
+        f"{row['first_seen_on']} to {row['last_seen_on']})"
+        for row in rows
+    )
+
+
+def read_kpis(warehouse: Warehouse, schema: str) -> Kpis:
     kpis = Kpis(
-        daily=rows("kpi_daily", _DAILY, "date_day"),
-        methods=rows("kpi_payment_methods", _METHODS, "date_day"),
-        cohorts=rows("kpi_customer_cohorts", _COHORTS, "cohort_month"),
+        daily=_rows(warehouse, schema, "kpi_daily", _DAILY, "date_day"),
+        methods=_rows(warehouse, schema, "kpi_payment_methods", _METHODS, "date_day"),
+        cohorts=_rows(warehouse, schema, "kpi_customer_cohorts", _COHORTS, "cohort_month"),
+        unknown_codes=read_unknown_codes(warehouse, schema),
     )
     if not kpis.daily:
         raise NoKpis(f"{schema}.kpi_daily has no rows (or does not exist): build the marts first")
@@ -219,6 +241,7 @@ def render(kpis: Kpis, defined: dict[str, str], target: str, now: datetime) -> s
         if loaded
         else "no load time recorded"
     )
+    quality = _unknown_codes_section(kpis.unknown_codes)
     charts = "\n".join(
         f'<section class="chart">{figure.to_html(full_html=False, include_plotlyjs=False)}</section>'
         for figure in figures(kpis, defined)
@@ -233,6 +256,8 @@ body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; p
 header {{ border-bottom: 1px solid #ccc; margin-bottom: 1rem; }}
 header p {{ margin: 0.3rem 0 0.8rem; }}
 .chart {{ margin-bottom: 1rem; }}
+table {{ border-collapse: collapse; margin-bottom: 1rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; }}
 </style>
 <script>{get_plotlyjs()}</script>
 </head>
@@ -243,9 +268,33 @@ header p {{ margin: 0.3rem 0 0.8rem; }}
 <p id="freshness">Freshness: {freshness}. Report made {now:%Y-%m-%d %H:%M} UTC.</p>
 </header>
 {charts}
+{quality}
 </body>
 </html>
 """
+
+
+def _unknown_codes_section(rows: Sequence[dict[str, Any]]) -> str:
+    """The data-quality section (``dq_unknown_codes``): the codes no seed lists, each with what to extend, or
+    that there are none."""
+    if not rows:
+        body = "<p>Every code in the data is known: no unknown codes.</p>"
+    else:
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in (
+                f"{row['entity']}.{row['column_name']}", row["code"], f"{row['row_count']:,.0f}",
+                f"{row['first_seen_on']} to {row['last_seen_on']}", row["fix"],
+            )) + "</tr>"
+            for row in rows
+        )  # fmt: skip
+        body = (
+            "<p>Codes in the data that no reference list knows. The marts keep them and show them in the "
+            "group <code>unknown</code>; no figure is wrong, but the breakdowns by them are incomplete until "
+            "the list is extended.</p>"
+            "<table><thead><tr><th>column</th><th>code</th><th>rows</th>"
+            f"<th>seen</th><th>fix</th></tr></thead><tbody>{cells}</tbody></table>"
+        )
+    return f'<section id="data-quality"><h2>Data quality: unknown codes</h2>{body}</section>'
 
 
 def write_dashboard(settings: Settings, project_dir: Path, landing: Landing, out: Path) -> Path:

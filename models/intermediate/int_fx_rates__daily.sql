@@ -21,6 +21,12 @@ currencies as (
 
 ),
 
+calendar_start as (
+
+    select min(date_day) as first_day from calendar
+
+),
+
 opening_rates as (
 
     -- The rate in force on the calendar's first day: the latest one delivered before it, if any.
@@ -28,7 +34,7 @@ opening_rates as (
         rates.currency,
         max(rates.rate_date) as rate_date
     from rates
-    cross join (select min(date_day) as first_day from calendar) as calendar_start
+    cross join calendar_start
     where rates.rate_date < calendar_start.first_day
     group by rates.currency
 

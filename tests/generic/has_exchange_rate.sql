@@ -19,7 +19,7 @@
                 else 'its first rate is for ' || cast(delivered.first_rate_date as {{ dbt.type_string() }})
             end
         ) as note
-    from {{ model }} as unrated
+    from (select * from {{ model }}) as unrated
     left join (
         select
             currency,

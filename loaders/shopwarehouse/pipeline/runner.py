@@ -29,8 +29,9 @@ import orjson
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ENTITIES, partition_prefix
-from shopwarehouse.dashboard import write_dashboard
+from shopwarehouse.dashboard import describe_unknown_codes, read_unknown_codes, write_dashboard
 from shopwarehouse.docs import build_site
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.tables import Status
@@ -49,7 +50,7 @@ from shopwarehouse.pipeline.report import (
 )
 from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
 from shopwarehouse.pipeline.sla import deadline_of, parse_deadline
-from shopwarehouse.publish import publish
+from shopwarehouse.publish import marts_schema, publish
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -157,17 +158,21 @@ def _build(ctx: _Context) -> Outcome:
 
 
 def _quality_gate(ctx: _Context) -> Outcome:
-    """Error-severity test failures fail the run; warnings are reported. The figures are the build's."""
+    """Error-severity test failures fail the run; warnings are reported, with the codes the build met that
+    no seed lists (``dq_unknown_codes``). The test figures are the build's."""
     build = ctx.done.get("build")
     if build is None or build.status == FAILED:
         raise StepFailed(f"run {ctx.run_id} has no finished build step to judge")
     if build.tests_failed:
         raise StepFailed(f"{build.tests_failed} error-severity tests failed ({build.detail})")
+    with open_warehouse(ctx.settings, ctx.landing) as warehouse:
+        unknown = read_unknown_codes(warehouse, marts_schema(ctx.settings))
+    codes = f"; unknown codes: {describe_unknown_codes(unknown)}" if unknown else ""
     if build.tests_warned:
-        return Outcome(WARNED, f"{build.tests_warned} tests warn ({build.detail})")
+        return Outcome(WARNED, f"{build.tests_warned} tests warn ({build.detail}){codes}")
     if not build.tests_passed:
-        return Outcome(WARNED, f"no tests ran (selector {ctx.settings.dbt_selector})")
-    return Outcome(SUCCEEDED, f"{build.tests_passed} tests passed")
+        return Outcome(WARNED, f"no tests ran (selector {ctx.settings.dbt_selector}){codes}")
+    return Outcome(SUCCEEDED, f"{build.tests_passed} tests passed{codes}")
 
 
 def _docs(ctx: _Context) -> Outcome:
@@ -229,7 +234,9 @@ def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
     try:
         outcome = call_with_retries(attempt, policy, what=f"step {name} of run {ctx.run_id}")[0]
     except Exception as error:
-        outcome, transient = Outcome(FAILED, f"{type(error).__name__}: {error}"), is_transient(error)
+        # A configuration error is not retried (not transient) and its message is the one line to show.
+        said = str(error) if isinstance(error, ConfigurationError) else f"{type(error).__name__}: {error}"
+        outcome, transient = Outcome(FAILED, said), is_transient(error)
     result = StepResult(**asdict(outcome), name=name, attempts=attempts, started_at=started,
                         finished_at=clock.now(), transient=transient)  # fmt: skip
     _record(ctx, number, result, policy)
