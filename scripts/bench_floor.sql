@@ -1,6 +1,7 @@
 -- The benchmark's floor: kpi_daily computed by hand, in one DuckDB script, straight from the raw CSV files
 -- of the history ({landing}, up to {last_day}) and the seeds, with the pipeline's semantics: the latest
--- version of each row, statuses and rates from the seeds, cent-rounded conversions, first orders.
+-- version of each row, statuses from the seeds, each amount converted at its own day's landed rate (the
+-- latest on or before it) and rounded to the cent, first orders, guest checkouts in no customer count.
 -- No validation, lineage, ledger, tests or intermediate tables: what the engine needs, and no more.
 create or replace table floor_kpi_daily as
 with
@@ -20,18 +21,22 @@ raw_payments as (
     where "date" <= date '{last_day}'
 ),
 
-usd as (
-    select cast(usd_per_unit as decimal(18, 6)) as usd_per_unit
-    from read_csv('{seeds}/fx_rates.csv')
-    where currency = 'USD'
+raw_rates as (
+    select * from read_csv('{landing}/raw/fx_rates/*/*.csv', filename = true, hive_partitioning = true)
+    where "date" <= date '{last_day}'
 ),
 
 rates as (
-    select
-        fx.currency,
-        cast(cast(fx.usd_per_unit as decimal(18, 6)) / usd.usd_per_unit as decimal(18, 8)) as rate
-    from read_csv('{seeds}/fx_rates.csv') as fx
-    cross join usd
+    -- reporting in USD: a rate is the dollars per unit; the dollar is 1
+    select upper(currency) as currency, cast(rate_date as date) as rate_date,
+        cast(usd_per_unit as decimal(18, 8)) as rate
+    from raw_rates
+    qualify row_number() over (
+        partition by upper(currency), cast(rate_date as date)
+        order by cast(updated_at as timestamptz) desc, filename desc
+    ) = 1
+    union all
+    select 'USD', date '1900-01-01', 1
 ),
 
 order_statuses as (
@@ -46,17 +51,21 @@ orders as (
     select
         o.order_id,
         o.customer_id,
+        o.customer_id is null as is_guest,
         s.is_valid_order,
         o.ordered_at,
-        cast(timezone('UTC', cast(o.ordered_at as timestamptz)) as date) as ordered_date,
+        o.ordered_date,
         cast(round(cast(o.total_amount as decimal(18, 2)) * r.rate, 2) as decimal(18, 2)) as total_reporting,
         cast(round(cast(o.discount_amount as decimal(18, 2)) * r.rate, 2) as decimal(18, 2)) as discount_reporting
-    from raw_orders as o
-    left join rates as r on upper(o.currency) = r.currency
+    from (
+        select *, cast(timezone('UTC', cast(ordered_at as timestamptz)) as date) as ordered_date
+        from raw_orders
+        qualify row_number() over (
+            partition by order_id order by cast(updated_at as timestamptz) desc, filename desc
+        ) = 1
+    ) as o
+    asof left join rates as r on upper(o.currency) = r.currency and o.ordered_date >= r.rate_date
     left join order_statuses as s on lower(trim(o.order_status)) = s.order_status
-    qualify row_number() over (
-        partition by o.order_id order by cast(o.updated_at as timestamptz) desc, o.filename desc
-    ) = 1
 ),
 
 items_per_order as (
@@ -76,16 +85,19 @@ payments as (
         p.order_id,
         s.is_captured,
         s.is_failed,
-        cast(timezone('UTC', cast(p.created_at as timestamptz)) as date) as created_date,
+        p.created_date,
         cast(round(cast(p.amount as decimal(18, 2)) * r.rate, 2) as decimal(18, 2)) as amount_reporting,
         cast(round(cast(coalesce(p.refunded_amount, 0) as decimal(18, 2)) * r.rate, 2) as decimal(18, 2))
             as refunded_reporting
-    from raw_payments as p
-    left join rates as r on upper(p.currency) = r.currency
+    from (
+        select *, cast(timezone('UTC', cast(created_at as timestamptz)) as date) as created_date
+        from raw_payments
+        qualify row_number() over (
+            partition by payment_id order by cast(updated_at as timestamptz) desc, filename desc
+        ) = 1
+    ) as p
+    asof left join rates as r on upper(p.currency) = r.currency and p.created_date >= r.rate_date
     left join payment_statuses as s on lower(trim(p.payment_status)) = s.payment_status
-    qualify row_number() over (
-        partition by p.payment_id order by cast(p.updated_at as timestamptz) desc, p.filename desc
-    ) = 1
 ),
 
 payments_per_order as (
@@ -100,7 +112,8 @@ payments_per_order as (
 numbered as (
     select
         orders.*,
-        row_number() over (partition by customer_id order by ordered_at, order_id) = 1 as is_first_order,
+        not is_guest and row_number() over (partition by customer_id order by ordered_at, order_id) = 1
+            as is_first_order,
         coalesce(items_per_order.item_count, 0) as item_count,
         coalesce(payments_per_order.paid, 0) as paid,
         coalesce(payments_per_order.refunded, 0) as refunded
@@ -119,9 +132,10 @@ orders_per_day as (
         sum(refunded) as refunds,
         sum(paid) as paid_revenue,
         cast(sum(case when is_valid_order then item_count else 0 end) as bigint) as units_sold,
+        cast(sum(case when is_valid_order and is_guest then 1 else 0 end) as bigint) as guest_orders,
         count(distinct case when is_first_order then customer_id end) as new_customers,
-        count(distinct case when not is_first_order then customer_id end) as returning_customers,
-        count(distinct customer_id) as active_customers
+        count(distinct case when not is_first_order and not is_guest then customer_id end) as returning_customers,
+        count(distinct case when not is_guest then customer_id end) as active_customers
     from numbered
     group by ordered_date
 ),
@@ -159,6 +173,7 @@ select
     cast(case when o.valid_orders > 0 then o.gross_revenue / o.valid_orders end as decimal(18, 2))
         as average_order_value,
     coalesce(o.units_sold, 0) as units_sold,
+    coalesce(o.guest_orders, 0) as guest_orders,
     coalesce(o.new_customers, 0) as new_customers,
     coalesce(o.returning_customers, 0) as returning_customers,
     coalesce(o.active_customers, 0) as active_customers,

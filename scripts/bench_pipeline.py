@@ -42,8 +42,8 @@ BIN = Path(sys.executable).parent
 DAY = date(2025, 4, 16)  # the daily run's day: a Wednesday of average demand (seasonal factor 1.0)
 KPI_COLUMNS = (
     "orders_placed", "valid_orders", "gross_revenue", "discounts", "refunds", "net_revenue", "paid_revenue",
-    "average_order_value", "units_sold", "new_customers", "returning_customers", "active_customers",
-    "payment_attempts", "payment_success_rate", "refund_rate",
+    "average_order_value", "units_sold", "guest_orders", "new_customers", "returning_customers",
+    "active_customers", "payment_attempts", "payment_success_rate", "refund_rate",
 )  # fmt: skip
 
 
