@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint format orchestration bench bench-generate bench-load lock clean
+.PHONY: help install demo test test-at lint format orchestration bench bench-generate bench-load lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,6 +35,20 @@ demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build
 
 test: $(STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# Debian's libfaketime, for `make test-at`: every process of the suite (pytest, the `shopwarehouse` commands
+# it starts, DuckDB, dbt, Node, Chromium) sees one clock that starts at TIME, UTC, and runs on. The
+# PostgreSQL server is not under it and keeps the real time, so the default TIME, the last 01:00 UTC that
+# has passed, is within a day of it (the loaded rows' times are then fresh on PostgreSQL too).
+FAKETIME := /usr/bin/faketime
+$(FAKETIME):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends faketime
+
+TIME ?= $(shell date -u -d '1 hour ago' +%F) 01:00:00
+TESTS ?=
+test-at: $(STAMP) $(CHROMIUM) $(FAKETIME)  ## the suite (or TESTS) with the clock starting at TIME, UTC (installs faketime)
+	TZ=UTC FAKETIME_DONT_RESET=1 $(FAKETIME) -f "@$(TIME)" $(BIN)/pytest -n 2 --dist loadgroup $(TESTS)
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL
 	$(BIN)/ruff check .

@@ -23,8 +23,8 @@ from conftest import REPO, cli, kill_after_commits
 
 from shopwarehouse.config import Settings
 from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.landing import LocalLanding
-from shopwarehouse.pipeline import runner
+from shopwarehouse.landing import LocalLanding, open_landing
+from shopwarehouse.pipeline import ledger, runner
 from shopwarehouse.pipeline.orchestrate import STEP_NAMES
 from shopwarehouse.pipeline.report import (
     EXIT_FAILED,
@@ -34,7 +34,9 @@ from shopwarehouse.pipeline.report import (
     SUCCEEDED,
     WARNED,
     Outcome,
+    RunReport,
     StepFailed,
+    StepResult,
 )
 from shopwarehouse.pipeline.retry import RetryPolicy, TransientError, call_with_retries, is_transient
 from shopwarehouse.pipeline.sla import MET, MISSED, PENDING, parse_deadline, sla_state
@@ -193,10 +195,11 @@ def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Se
         (r.run_id, DAY, r.status, r.total("rows_loaded"), r.total("tests_passed")) for r in (report, again)
     )
     assert [step for run_id, step, _ in steps if run_id == report.run_id] == STEP_NAMES
-    status = cli("status")
+    # The clock set to 07:00 UTC on a day of 2026: yesterday's data, never run, missed its promise
+    status = cli("status", env={"SHOPWAREHOUSE_NOW": "2026-12-02T07:00:00Z"})
     assert report.run_id in status.stdout
     assert again.run_id in status.stdout
-    assert "SLA MISSED: data for" in status.stdout  # the runs are of 2024, not of yesterday
+    assert "SLA MISSED: data for 2026-12-01 was due 2026-12-02 06:00 UTC; NOT available" in status.stdout
 
 
 def without_tests(settings: Settings) -> Settings:
@@ -447,15 +450,93 @@ def test_the_sla_is_met_by_a_run_that_did_not_fail_before_the_deadline(
 def test_the_sla_check_notifies_a_miss_and_exits_with_1(
     day_settings: Settings, webhook: tuple[str, list[bytes], list[int]]
 ) -> None:
-    # The promise for yesterday was due today at 00:00 UTC, and no run of yesterday is recorded
-    env = {"SHOPWAREHOUSE_SLA_DEADLINE_UTC": "00:00", "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": webhook[0]}
+    # At 01:00 UTC, the promise for yesterday was due at 00:00, and no run of yesterday is recorded
+    env = {"SHOPWAREHOUSE_SLA_DEADLINE_UTC": "00:00", "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": webhook[0],
+           "SHOPWAREHOUSE_NOW": "2026-12-02T01:00:00Z"}  # fmt: skip
     result = cli("status", "--check-sla", env=env, returncode=1)
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    assert f"SLA MISSED: data for {yesterday} was due" in result.stdout
+    missed = "SLA MISSED: data for 2026-12-01 was due 2026-12-02 00:00 UTC; NOT available"
+    assert missed in result.stdout
     sent = orjson.loads(webhook[1][0])
-    assert (sent["kind"], sent["state"], sent["day"]) == ("sla", MISSED, yesterday.isoformat())
-    assert sent["subject"].startswith(f"shopwarehouse SLA MISSED: data for {yesterday}")
+    assert (sent["kind"], sent["state"], sent["day"]) == ("sla", MISSED, "2026-12-01")
+    assert (sent["deadline"], sent["available_at"]) == ("2026-12-02T00:00:00+00:00", None)
+    assert sent["subject"] == f"shopwarehouse {missed}"
     # Without --check-sla, status only shows it
     assert len(webhook[1]) == 1
     cli("status", env=env)
     assert len(webhook[1]) == 1
+
+
+def record_run(settings: Settings, run_id: str, day: date, status: str, finished: str) -> None:
+    """A run of ``day`` in the run ledger, ended at ``finished`` (UTC) with ``status``, as the runner records
+    one. A real run cannot be made at a set hour here: it stamps its loaded rows with the clock, and dbt's
+    source freshness compares them with the warehouse's own clock, which SHOPWAREHOUSE_NOW does not move."""
+    finished_at = datetime.fromisoformat(finished).replace(tzinfo=UTC)
+    step = StepResult(status, "as recorded", name="notify", attempts=1,
+                      started_at=finished_at - timedelta(minutes=30), finished_at=finished_at)  # fmt: skip
+    report = RunReport(run_id, day, settings.target, step.started_at, finished_at, steps=[step])
+    ledger.record_run(settings, open_landing(settings), report)
+
+
+def test_status_shows_yesterdays_promise_pending_at_1_and_missed_or_met_at_7_utc(
+    day_settings: Settings, webhook: tuple[str, list[bytes], list[int]]
+) -> None:
+    def status_at(now: str, *flags: str, returncode: int = 0) -> str:
+        env = {"SHOPWAREHOUSE_NOW": now, "SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL": webhook[0]}
+        return cli("status", *flags, env=env, returncode=returncode).stdout
+
+    due = "due 2024-03-04 06:00 UTC"
+    # GIVEN the run of the day before yesterday, done on time
+    record_run(day_settings, "r-0302", date(2024, 3, 2), SUCCEEDED, "2024-03-03T02:35:00")
+    # WHEN it is 01:00 UTC on 2024-03-04 THEN yesterday's (2024-03-03) data is pending, and nobody is told
+    at_1 = status_at("2024-03-04T01:00:00Z", "--check-sla")
+    assert "r-0302  2024-03-02  succeeded 2024-03-03 02:35" in at_1
+    assert f"SLA pending: data for {DAY} is not available yet; {due}" in at_1
+    assert webhook[1] == []
+
+    # GIVEN the 02:00 run of 2024-03-03 failed
+    record_run(day_settings, "r-0303", DAY, FAILED, "2024-03-04T02:31:00")
+    # WHEN it is 07:00 UTC THEN the promise was missed: --check-sla notifies and exits with 1
+    at_7 = status_at("2024-03-04T07:00:00Z", "--check-sla", returncode=1)
+    assert "r-0303  2024-03-03  failed    2024-03-04 02:31" in at_7
+    assert f"SLA MISSED: data for {DAY} was {due}; NOT available" in at_7
+    [sent] = [orjson.loads(body) for body in webhook[1]]
+    assert (sent["kind"], sent["state"], sent["day"]) == ("sla", MISSED, "2024-03-03")
+    assert (sent["deadline"], sent["available_at"]) == ("2024-03-04T06:00:00+00:00", None)
+    # AND a re-run that ended after 06:00 does not make it met
+    record_run(day_settings, "r-0303-late", DAY, WARNED, "2024-03-04T06:20:00")
+    late = f"SLA MISSED: data for {DAY} was {due}; available since 2024-03-04 06:20 UTC"
+    assert late in status_at("2024-03-04T07:00:00Z")
+
+    # GIVEN a re-run of it that had succeeded at 05:10, before the deadline
+    record_run(day_settings, "r-0303-again", DAY, SUCCEEDED, "2024-03-04T05:10:00")
+    # WHEN it is 07:00 UTC THEN the promise was met, and --check-sla is quiet
+    met = status_at("2024-03-04T07:00:00Z", "--check-sla")
+    assert f"SLA met: data for {DAY} available at 2024-03-04 05:10 UTC, {due}" in met
+    assert len(webhook[1]) == 1
+    # AND at 01:00 UTC the next day, the promise is about 2024-03-04, pending
+    next_day = status_at("2024-03-05T01:00:00+00:00", "--check-sla")
+    assert "SLA pending: data for 2024-03-04 is not available yet; due 2024-03-05 06:00 UTC" in next_day
+    # AND a clock in another zone is read as the same instant: 02:00 at +01:00 is 01:00 UTC
+    assert "SLA pending: data for 2024-03-04" in status_at("2024-03-05T02:00:00+01:00")
+
+
+def test_run_without_a_date_runs_yesterday_by_the_clock(day_settings: Settings) -> None:
+    # At 01:00 UTC on 2024-03-10, yesterday is 2024-03-09, whose exports have not landed: the run says so
+    result = cli("run", env={"SHOPWAREHOUSE_NOW": "2024-03-10T01:00:00Z"}, returncode=EXIT_FAILED)
+    assert "no export for customers, orders, order_items, payments on 2024-03-09" in result.stdout
+    assert "for 2024-03-09 on duckdb: failed" in result.stdout
+    # AND its run id and times are the clock's
+    [(run_id, run_date, started_at)] = past_runs_started()
+    assert (run_id[:9], run_date, started_at.date()) == ("20240310T", date(2024, 3, 9), date(2024, 3, 10))
+
+
+def past_runs_started() -> list[tuple[str, date, datetime]]:
+    with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        return conn.execute("select run_id, run_date, started_at from ops.pipeline_runs").fetchall()
+
+
+def test_a_clock_that_is_not_a_time_stops_every_command_before_it_starts(day_settings: Settings) -> None:
+    for value, reason in (("01:00", "is not a date and time"), ("2024-03-04T01:00:00", "has no time zone")):
+        result = cli("status", env={"SHOPWAREHOUSE_NOW": value}, returncode=2)
+        assert f"SHOPWAREHOUSE_NOW={value!r} {reason}" in result.stderr
+        assert "e.g. 2026-12-02T01:00:00Z (unset: the system clock)" in result.stderr
