@@ -1,14 +1,18 @@
 """Retrying a pipeline step: transient failures (a dropped connection, throttling) are retried with
-exponential backoff and jitter; anything else (bad data, a failing test, a bug) fails at once."""
+exponential backoff and jitter; anything else (bad data, a failing test, a bug, and above all a
+:class:`~shopwarehouse.errors.ConfigurationError`: a missing database, refused credentials) fails at once."""
 
 from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
+
+from shopwarehouse.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from shopwarehouse.config import Settings
@@ -47,7 +51,12 @@ class RetryPolicy:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` comes from the network or a service's momentary state, so a retry may succeed."""
+    """Whether ``error`` comes from the network or a service's momentary state, so a retry may succeed.
+
+    A :class:`~shopwarehouse.errors.ConfigurationError` never is: the backends and the landing zone raise it
+    in place of the driver's error when the server refused the configuration itself (no such database or
+    role, a wrong password, no such bucket), which the drivers report with the same exception classes as a
+    refused or dropped connection."""
     import botocore.exceptions
     import duckdb
     import psycopg2
@@ -55,8 +64,15 @@ def is_transient(error: BaseException) -> bool:
 
     from shopwarehouse.landing import LandingUnavailable
 
+    if isinstance(error, ConfigurationError):
+        return False
     if isinstance(error, TransientError | ConnectionError | TimeoutError):
         return True
+    if "redshift_connector" in sys.modules:  # only a Redshift target imports the driver
+        from shopwarehouse.load.warehouse.redshift import connection_lost
+
+        if connection_lost(error):
+            return True
     if isinstance(error, LandingUnavailable):  # as transient as what the S3 client gave up on
         return error.__cause__ is not None and is_transient(error.__cause__)
     if isinstance(error, botocore.exceptions.ClientError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shopwarehouse.config import Settings
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing import Landing
 from shopwarehouse.load.warehouse.base import LoadError, SeenFile, Warehouse
 from shopwarehouse.profile import ProfileError, read_target
@@ -32,6 +33,11 @@ def open_warehouse(settings: Settings, landing: Landing) -> Warehouse:
     if kind == "redshift":
         from shopwarehouse.load.warehouse.redshift import RedshiftWarehouse
 
+        if not landing.location("").startswith("s3://"):  # COPY reads S3
+            raise ConfigurationError(
+                f"Redshift loads from S3 and the landing zone is {landing.url}: set SHOPWAREHOUSE_LANDING to "
+                "the s3:// landing bucket"
+            )
         return RedshiftWarehouse.connect(profile, landing, settings.redshift_iam_role)
     raise ProfileError(
         f"target {settings.target!r} has type {kind!r}; the loaders support duckdb, postgres, "

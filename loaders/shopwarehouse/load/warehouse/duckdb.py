@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from shopwarehouse.contract import ColumnType
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.load.tables import LedgerEntry, raw_columns
 from shopwarehouse.load.warehouse.base import Warehouse, column_list, qualified
 
@@ -32,8 +33,14 @@ class DuckDBWarehouse(Warehouse):
         """``settings``: the DuckDB settings of the dbt profile target (its memory_limit, say), so the
         loaders run under the limits dbt does. ``read_only``: a reader's connection, which other readers'
         processes may share (see :mod:`shopwarehouse.publish`)."""
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only and not path.parent.is_dir():
+            # Not made here: a mistyped path would quietly start an empty warehouse in a new directory.
+            wrong = (
+                "is a file" if path.parent.exists() else f"does not exist: create it (mkdir -p {path.parent})"
+            )
+            raise ConfigurationError(
+                f"the warehouse file's directory {path.parent} {wrong}, or set SHOPWAREHOUSE_DUCKDB_PATH"
+            )
         # Raw rows carry their place in the file (_source_row_number), so the table need not keep their
         # order: without that promise DuckDB inserts on every core.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
@@ -62,14 +69,27 @@ LOCK_WAIT_SECONDS = 5.0
 writer's check of the lease (a fraction of a second), short of a whole build (see pipeline/lock.py)."""
 
 
+_CANNOT_OPEN = ("No such file or directory", "Not a directory", "Is a directory", "Permission denied",
+                "Read-only file system")  # fmt: skip
+"""Why DuckDB could not open the file, when the path is wrong, not busy: a configuration error."""
+
+
 def _connect(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """Open the file; while another process holds it, try again for up to :data:`LOCK_WAIT_SECONDS`."""
+    """Open the file; while another process holds it, try again for up to :data:`LOCK_WAIT_SECONDS` (then
+    its ``IOException``, a fault that may pass); a :class:`ConfigurationError` if the path is no file DuckDB
+    may open."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     pause = 0.05
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as error:
+            reason = next((reason for reason in _CANNOT_OPEN if reason in str(error)), None)
+            if reason is not None and "Could not set lock" not in str(error):
+                raise ConfigurationError(
+                    f"the DuckDB warehouse file {path} cannot be opened ({reason}): set "
+                    "SHOPWAREHOUSE_DUCKDB_PATH to a file in a directory this user may write"
+                ) from error
             if "Could not set lock" not in str(error) or time.monotonic() + pause > deadline:
                 raise
         time.sleep(pause)

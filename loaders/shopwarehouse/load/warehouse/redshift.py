@@ -8,13 +8,14 @@ that names exactly that object (so COPY cannot pick up a neighbour by prefix) an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
 import pyarrow as pa
 
 from shopwarehouse.contract import ColumnType
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing import Landing
 from shopwarehouse.load.tables import LedgerEntry, raw_columns
 from shopwarehouse.load.warehouse.base import (
@@ -72,18 +73,25 @@ class RedshiftWarehouse(Warehouse):
         import redshift_connector  # only needed where a cluster is reachable
 
         iam = profile.get("method") == "iam"
-        connection = redshift_connector.connect(
-            host=profile["host"],
-            port=int(profile.get("port", 5439)),
-            database=profile.get("dbname") or profile["database"],
-            user=profile.get("user", ""),
-            password=None if iam else profile.get("password"),
-            iam=iam,
-            cluster_identifier=profile.get("cluster_id"),
-            db_user=profile.get("user") if iam else None,
-            profile=profile.get("iam_profile"),
-            region=profile.get("region"),
-        )
+        try:
+            connection = redshift_connector.connect(
+                host=profile["host"],
+                port=int(profile.get("port", 5439)),
+                database=profile.get("dbname") or profile["database"],
+                user=profile.get("user", ""),
+                password=None if iam else profile.get("password"),
+                iam=iam,
+                cluster_identifier=profile.get("cluster_id"),
+                db_user=profile.get("user") if iam else None,
+                profile=profile.get("iam_profile"),
+                region=profile.get("region"),
+                ssl=profile.get("sslmode") != "disable",  # as dbt-redshift reads the target's sslmode
+            )
+        except Exception as error:
+            refused = refusal(error, profile)
+            if refused is None:  # a refused or dropped connection, a timeout: it may pass
+                raise
+            raise refused from error
         return cls(connection, landing, iam_role)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -104,6 +112,8 @@ class RedshiftWarehouse(Warehouse):
             self._execute(copy_sql(entity, self.landing.location(manifest_key), self.iam_role))
             ((count,),) = self._execute("select pg_last_copy_count()")
         except Exception as error:
+            if connection_lost(error):  # nothing to ask a connection that is gone; the load may be re-run
+                raise
             self._rollback()
             details = "; ".join(
                 f"{file} line {line} column {column}: {message}"
@@ -117,3 +127,72 @@ class RedshiftWarehouse(Warehouse):
             self.landing.delete(data_key)
             self.landing.delete(manifest_key)
         return int(count)
+
+
+# The server's refusals that a retry cannot mend, by SQLSTATE (redshift_connector passes the server's error
+# fields as a dict: C the SQLSTATE, M the message), and the server's own momentary states, which may pass.
+_REFUSED_STATES = {
+    "3D000": 'has no database "{database}": create it (create database {database}) or set REDSHIFT_DATABASE',
+    "28P01": 'refused the password of user "{user}": set REDSHIFT_PASSWORD, or use method: iam',
+    "28000": 'refused user "{user}" ({message}): create the user or set REDSHIFT_USER',
+    "42501": 'refused user "{user}" ({message}): grant it connect on the database or set REDSHIFT_USER',
+}
+_PASSING_STATES = ("57P01", "57P02", "57P03", "53300")  # shut down, restarting, starting up, too many clients
+# What the driver says, with no SQLSTATE, when the network or the server dropped the connection.
+_CONNECTION_LOST = (
+    "communication error", "BrokenPipe", "connection is closed", "network error", "connection time out",
+    "server socket closed",
+)  # fmt: skip
+# What the driver says, with no SQLSTATE, when the target's settings cannot work.
+_REFUSED_SETTINGS = {
+    "Server refuses SSL": "does not offer SSL: connect to the cluster's endpoint, or set sslmode: disable",
+    "no password was provided": 'asks user "{user}" for a password: set REDSHIFT_PASSWORD or use method: iam',
+}
+# AWS's answers to the IAM login (GetClusterCredentials) that say the configuration is wrong.
+_IAM_REFUSALS = (
+    "AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken",
+    "UnrecognizedClientException", "ClusterNotFound", "ClusterNotFoundFault",
+)  # fmt: skip
+
+
+def _server_error(error: BaseException) -> dict[str, str] | None:
+    fields = error.args[0] if error.args else None
+    return fields if isinstance(fields, dict) and "C" in fields else None
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is redshift_connector's report of a connection the network or the server ended (or
+    never let open: a refused connection, a timeout, a cluster restarting), so a retry may succeed."""
+    from redshift_connector.error import InterfaceError, OperationalError
+
+    if not isinstance(error, InterfaceError | OperationalError):
+        return False
+    fields = _server_error(error)
+    if fields is not None:
+        return fields["C"].startswith("08") or fields["C"] in _PASSING_STATES
+    return any(marker in str(error) for marker in _CONNECTION_LOST)
+
+
+def refusal(error: BaseException, profile: Mapping[str, Any]) -> ConfigurationError | None:
+    """A :class:`ConfigurationError` saying what to fix when connecting failed on the target's settings (no
+    such database or user, a wrong password, refused IAM credentials); ``None`` otherwise."""
+    import botocore.exceptions
+
+    where = f"Redshift at {profile.get('host')}:{profile.get('port', 5439)}"
+    names = {"user": profile.get("user", ""), "database": profile.get("dbname") or profile.get("database")}
+    fields = _server_error(error)
+    if fields is not None:
+        fix = _REFUSED_STATES.get(fields["C"])
+        return ConfigurationError(f"{where} " + fix.format(**names, message=fields.get("M"))) if fix else None
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code not in _IAM_REFUSALS:
+            return None
+        return ConfigurationError(
+            f"{where}: AWS refused the IAM login to cluster {profile.get('cluster_id')} ({code}): check "
+            "REDSHIFT_CLUSTER_ID, and that AWS_PROFILE's credentials may call redshift:GetClusterCredentials"
+        )
+    if isinstance(error, botocore.exceptions.NoCredentialsError | botocore.exceptions.ProfileNotFound):
+        return ConfigurationError(f"{where}: no AWS credentials for the IAM login ({error}): set AWS_PROFILE")
+    fix = next((fix for said, fix in _REFUSED_SETTINGS.items() if said in str(error)), None)
+    return ConfigurationError(f"{where} " + fix.format(**names)) if fix else None

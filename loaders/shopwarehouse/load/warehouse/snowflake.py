@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import snowflake.connector
 
 from shopwarehouse.contract import ColumnType
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing import Landing
 from shopwarehouse.load.tables import RAW_SCHEMA, LedgerEntry, identifier
 from shopwarehouse.load.warehouse.base import (
@@ -61,12 +62,21 @@ class SnowflakeWarehouse(Warehouse):
             options["private_key_file"] = profile["private_key_path"]
             if profile.get("private_key_passphrase"):
                 options["private_key_file_pwd"] = profile["private_key_passphrase"]
-        self.connection = snowflake.connector.connect(
-            database=profile["database"],
-            session_parameters={"TIMEZONE": "UTC"},
-            application="shopwarehouse",
-            **options,
-        )
+        try:
+            self.connection = snowflake.connector.connect(
+                database=profile["database"],
+                session_parameters={"TIMEZONE": "UTC"},
+                application="shopwarehouse",
+                # Snowflake then refuses the login when the database, warehouse or role does not exist (or
+                # the user may not use it), rather than answering every statement with "no current database".
+                validate_default_parameters=True,
+                **options,
+            )
+        except snowflake.connector.errors.Error as error:
+            refused = refusal(error, profile)
+            if refused is None:  # an unreachable or overloaded service: it may pass
+                raise
+            raise refused from error
 
     def prepare(self) -> None:
         super().prepare()
@@ -108,3 +118,32 @@ class SnowflakeWarehouse(Warehouse):
 
     def _rollback(self) -> None:
         self._execute("rollback")
+
+
+# Snowflake's login refusals (the error numbers of its answer to the login request), with what to change.
+_CREDENTIALS_REFUSED = {390100, 390144, 394300, 394301, 394302, 394303, 394304, 394305, 394306}
+"""A wrong user or password, or a key pair (JWT) Snowflake does not accept."""
+_ROLE_REFUSED = 390189
+_OBJECT_REFUSED = 390201
+"""With ``validate_default_parameters``: the database, schema or warehouse does not exist or is not the
+user's to use."""
+_EMPTY_USER_OR_PASSWORD = {251005, 251006}
+
+
+def refusal(error: snowflake.connector.errors.Error, profile: dict[str, Any]) -> ConfigurationError | None:
+    """A :class:`ConfigurationError` saying what to fix when the login failed on the target's settings (the
+    credentials, the database, warehouse or role); ``None`` otherwise (a fault that may pass)."""
+    where = f'Snowflake account {profile.get("account")} (user "{profile.get("user")}")'
+    said = " ".join(str(error.msg or "").split())
+    if error.errno in _CREDENTIALS_REFUSED | _EMPTY_USER_OR_PASSWORD or error.sqlstate == "28000":
+        fix = "set SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH) to valid credentials"
+    elif error.errno == _ROLE_REFUSED:
+        fix = f"grant the role {profile.get('role')} to the user, or set SNOWFLAKE_ROLE to one of its roles"
+    elif error.errno == _OBJECT_REFUSED or "does not exist or not authorized" in said:
+        fix = (
+            f"create database {profile.get('database')} and warehouse {profile.get('warehouse')}, or grant "
+            "the user's role their use, or set SNOWFLAKE_DATABASE and SNOWFLAKE_WAREHOUSE"
+        )
+    else:
+        return None
+    return ConfigurationError(f"{where} refused the login ({error.errno}: {said}): {fix}")
