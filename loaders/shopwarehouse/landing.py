@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from shopwarehouse.s3 import S3_ATTEMPTS, make_client, split_url
+from shopwarehouse.errors import ConfigurationError
+from shopwarehouse.s3 import S3_ATTEMPTS, configuration_problem, make_client, split_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,7 +47,9 @@ class Landing(Protocol):
         """The object stored under ``key`` as a stream read from start to end, never held whole."""
 
     def list(self, prefix: str = "") -> list[LandedObject]:
-        """Every object whose key starts with ``prefix``, sorted by key."""
+        """Every object whose key starts with ``prefix``, sorted by key; a
+        :class:`~shopwarehouse.errors.ConfigurationError` when the landing zone itself does not exist (no
+        such directory, bucket, or object under the bucket's prefix) or may not be read."""
 
     def copy(self, source: str, target: str) -> None:
         """Copy the object at ``source`` to ``target`` without reading it into memory."""
@@ -92,8 +95,12 @@ class LocalLanding:
         return self._path(key).open("rb")
 
     def list(self, prefix: str = "") -> list[LandedObject]:
-        if not self.root.exists():
-            return []
+        if not self.root.is_dir():
+            what = "is not a directory" if self.root.exists() else "does not exist"
+            raise ConfigurationError(
+                f"the landing directory {self.root} {what}: set SHOPWAREHOUSE_LANDING (or --landing) to the "
+                "directory the exports land in, or s3://bucket[/prefix]"
+            )
         found = []
         for path in self.root.rglob("*"):
             if not path.is_file() or path.name.startswith(".tmp-"):
@@ -151,16 +158,33 @@ class S3Landing:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 for item in page.get("Contents", []):
                     found.append(LandedObject(key=item["Key"][len(self.prefix) :], size=item["Size"]))
+            if not found and self.prefix and not self._prefix_exists():
+                raise ConfigurationError(
+                    f"nothing has landed under {self.url} (no object has the prefix {self.prefix}): correct "
+                    "the prefix in SHOPWAREHOUSE_LANDING (s3://bucket/prefix), or land the exports there"
+                )
         return sorted(found, key=lambda obj: obj.key)
+
+    def _prefix_exists(self) -> bool:
+        """Whether any object has the landing zone's prefix (S3 has no folders: a prefix exists by them)."""
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        return bool(page.get("KeyCount"))
 
     @contextmanager
     def _calling(self, doing: str, key: str) -> Iterator[None]:
-        """An S3 call that failed after every attempt, as a :class:`LandingUnavailable` naming the file."""
+        """An S3 call that failed after every attempt, as a :class:`LandingUnavailable` naming the file; a
+        :class:`~shopwarehouse.errors.ConfigurationError` when the bucket is missing or the credentials are
+        refused (the SDK does not retry those)."""
         import botocore.exceptions
 
         try:
             yield
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            endpoint = self.client.meta.endpoint_url
+            local = None if endpoint.endswith(".amazonaws.com") else endpoint
+            problem = configuration_problem(error, self.location(key), local)
+            if problem is not None:
+                raise ConfigurationError(problem) from error
             raise LandingUnavailable(
                 f"{doing} {self.location(key)} failed after {S3_ATTEMPTS} attempts: {type(error).__name__}: "
                 f"{error}"
@@ -169,10 +193,12 @@ class S3Landing:
     def copy(self, source: str, target: str) -> None:
         # The managed copy is server-side and switches to multipart copies above 5 GB.
         source_object = {"Bucket": self.bucket, "Key": self.prefix + source}
-        self.client.copy(source_object, self.bucket, self.prefix + target)  # type: ignore[arg-type]
+        with self._calling("copying", source):
+            self.client.copy(source_object, self.bucket, self.prefix + target)  # type: ignore[arg-type]
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+        with self._calling("deleting", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"

@@ -60,6 +60,51 @@ def aws_client(
     )
 
 
+# AWS error codes that say the configuration is wrong (the bucket, the credentials, the region), so a retry
+# cannot help, each with what to change. Throttling, 5xx answers and timeouts are not here: they may pass.
+_REFUSALS = {
+    "NoSuchBucket": "the bucket {bucket} does not exist{at}: create it (shopwarehouse s3 init) or set "
+    "SHOPWAREHOUSE_LANDING to the landing bucket",
+    "AccessDenied": "access to {url} was denied{at} (AccessDenied): give these credentials s3:ListBucket, "
+    "s3:GetObject and s3:PutObject on it, or {credentials} that have them",
+    "AllAccessDisabled": "access to {url} is disabled{at} (AllAccessDisabled): ask the bucket's owner",
+    "InvalidAccessKeyId": "the access key id is unknown{at} (InvalidAccessKeyId): {credentials} valid",
+    "InvalidClientTokenId": "the access key id is unknown{at} (InvalidClientTokenId): {credentials} valid",
+    "SignatureDoesNotMatch": "the secret access key does not match the access key id{at} "
+    "(SignatureDoesNotMatch): {credentials} valid",
+    "ExpiredToken": "the AWS session token has expired{at} (ExpiredToken): renew it, or {credentials} valid",
+    "InvalidToken": "the AWS session token is invalid{at} (InvalidToken): {credentials} valid",
+    "PermanentRedirect": "the bucket {bucket} is in another region (PermanentRedirect): set AWS_REGION to it",
+    "AuthorizationHeaderMalformed": "the bucket {bucket} is in another region "
+    "(AuthorizationHeaderMalformed): set AWS_REGION to it",
+    "InvalidBucketName": "{bucket} is not a valid bucket name: correct SHOPWAREHOUSE_LANDING",
+}
+_CREDENTIALS = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, to credentials"
+
+
+def configuration_problem(error: BaseException, url: str, endpoint_url: str | None = None) -> str | None:
+    """What is wrong with the configuration, and the fix, when ``error`` (from a call on the landing zone at
+    ``url``) is one a retry cannot help: a missing bucket, refused or missing credentials, another region.
+    ``None`` for anything else (throttling, a server error, a timeout: faults that may pass)."""
+    import botocore.exceptions
+
+    at = f" at {endpoint_url}" if endpoint_url else ""
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        template = _REFUSALS.get(code)
+        bucket = split_url(url)[0] if url.startswith("s3://") else url
+        return template.format(bucket=bucket, url=url, at=at, credentials=_CREDENTIALS) if template else None
+    if isinstance(
+        error, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
+    ):
+        return f"no AWS credentials were found for {url} ({type(error).__name__}): {_CREDENTIALS} valid"
+    if isinstance(error, botocore.exceptions.ProfileNotFound):
+        return f"{error}: set AWS_PROFILE to a profile of ~/.aws/config"
+    if isinstance(error, botocore.exceptions.NoRegionError):
+        return "no AWS region is set: set AWS_REGION"
+    return None
+
+
 def split_url(url: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix/")``; the prefix is empty or ends in '/'."""
     if not url.startswith("s3://"):
