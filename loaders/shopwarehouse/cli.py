@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,7 @@ from shopwarehouse.config import TARGETS, Settings
 from shopwarehouse.contract import ENTITIES
 from shopwarehouse.dashboard import NoKpis, write_dashboard
 from shopwarehouse.docs import build_site, server
+from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.generate import GenerateOptions, generate
 from shopwarehouse.generate.export import FORMATS
 from shopwarehouse.landing import Landing, LandingUnavailable, open_landing
@@ -45,7 +47,23 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-@click.group()
+class _Commands(click.Group):
+    """The commands, each ended the same way by what it did not handle itself: a configuration error by its
+    one line and exit 1 (never retried: running it again will not help), a fault that may pass by exit 75
+    and the advice to run it again."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            raise click.ClickException(str(error)) from error
+        except Exception as error:
+            command = ctx.invoked_subcommand or "the command"
+            _exit_if_it_may_pass(ctx, error, f"{command} stopped on a fault that may pass", "Run it again.")
+            raise
+
+
+@click.group(cls=_Commands)
 @click.option("--target", type=click.Choice(TARGETS), help="dbt profile target [SHOPWAREHOUSE_TARGET].")
 @click.option("--landing", help="Landing zone: s3://bucket[/prefix] or a directory [SHOPWAREHOUSE_LANDING].")
 @click.option("--s3-endpoint-url", help="S3 endpoint; unset means AWS [SHOPWAREHOUSE_S3_ENDPOINT_URL].")
@@ -301,7 +319,7 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
     except ValueError as error:  # a run id of another day
         raise click.ClickException(str(error)) from error
     except Exception as error:
-        _exit_if_it_may_pass(ctx, error, "the run did not start")
+        _exit_if_it_may_pass(ctx, error, "the run did not start", "Run it again.")
         raise
     for result in report.steps:
         attempts = f"{result.attempts} attempt(s)"
@@ -309,6 +327,9 @@ def run_command(ctx: click.Context, day: datetime | None, step: str | None, run_
             f"{result.name:<17}{result.status:<10}{attempts:<13}{result.seconds:>7.1f} s  {result.detail}"
         )
     click.echo(f"run {report.run_id} for {run_date} on {settings.target}: {report.status}")
+    if report.status == FAILED:  # the failed step's one line; a configuration error's says what to fix
+        advice = " (a fault that may pass: run it again)" if exit_code == EXIT_TRANSIENT else ""
+        click.echo(f"Error: {report.error}{advice}", err=True)
     ctx.exit(exit_code)
 
 
