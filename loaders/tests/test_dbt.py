@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -190,6 +190,49 @@ def test_the_daily_scope_tests_the_recent_rows_only(built: Built, tmp_path: Path
     assert [r["status"] for r in results if r["unique_id"].startswith("test.")] == ["pass"]
     compiled = next((tmp_path / "target" / "compiled").rglob(f"{unique}.sql")).read_text()
     assert "loaded_at >" in compiled, compiled
+
+
+def test_the_calendar_follows_the_data_over_any_years(built: Built, tmp_path: Path) -> None:
+    copy = tmp_path / "calendar.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = {**built.env, "SHOPWAREHOUSE_DUCKDB_PATH": str(copy)}
+    calendar = "select min(date_day), max(date_day), count(*) from main_marts.dim_date"
+    # GIVEN the built warehouse, its calendar from the first generated order to the last plus 30 days
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        first, last, _ = conn.execute(calendar).fetchone() or (None,) * 3
+        last_order = conn.execute("select max(ordered_date) from main_marts.fct_orders").fetchone()
+    assert first == START
+    assert last_order is not None
+    assert last >= last_order[0] + timedelta(days=30)  # a payment may come days after the last order
+
+    # WHEN an order of 2003 lands late (a backfill of older history) and the day's models are built
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            "insert into raw.orders select * replace ('OLD-1' as order_id, 'USD' as currency, "
+            "timestamptz '2003-05-01 12:00:00+00' as ordered_at, now() as _loaded_at) "
+            "from raw.orders limit 1"
+        )
+    dbt("run", "--select", "stg_shop__orders", "int_calendar__days", "dim_date", env=env, tmp_path=tmp_path)
+    # THEN the calendar starts on its day, with no setting changed
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        assert (conn.execute(calendar).fetchone() or ())[0] == date(2003, 5, 1)
+
+    # WHEN the vars stretch it over a whole century
+    century = '{calendar_start: "2000-01-01", calendar_end: "2100-12-31"}'
+    dbt("run", "--select", "int_calendar__days", "dim_date", "--vars", century, env=env, tmp_path=tmp_path)
+    # THEN every day of 2000-2100 is there once, with its calendar attributes right at both ends
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        assert conn.execute(calendar).fetchone() == (date(2000, 1, 1), date(2100, 12, 31), 36_890)
+        ends = conn.execute(
+            "select date_day, iso_week_number, iso_day_of_week, is_month_end from main_marts.dim_date "
+            "where date_day in ('2000-01-01', '2000-02-29', '2100-02-28') order by 1"
+        ).fetchall()
+    # 2000-01-01 is a Saturday in ISO week 52 of 1999; 2000 is a leap year, 2100 is not
+    assert ends == [
+        (date(2000, 1, 1), 52, 6, False),
+        (date(2000, 2, 29), 9, 2, True),
+        (date(2100, 2, 28), 8, 7, True),
+    ]
 
 
 def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:

@@ -26,6 +26,17 @@ business_days as (
     select * from orders
     union all
     select * from payments
+
+),
+
+extended as (
+
+    -- From the earliest business date of any fact to the latest plus a margin, so a dashboard filtered to
+    -- "the next weeks" has its days; var('calendar_start') / var('calendar_end') may reach further.
+    select
+        min(first_day) as first_day,
+        cast({{ dbt.dateadd('day', var('calendar_margin_days'), 'max(last_day)') }} as date) as last_day
+    from business_days
     {%- if var('calendar_start', none) %}
     union all
     select
@@ -43,12 +54,11 @@ business_days as (
 
 date_range as (
 
-    -- From the earliest business date of any fact to the latest plus a margin, so a dashboard filtered to
-    -- "the next weeks" has its days; no rows before any data has landed.
+    -- No rows before any data has landed (and no var is set).
     select
         min(first_day) as first_day,
-        cast({{ dbt.dateadd('day', var('calendar_margin_days'), 'max(last_day)') }} as date) as last_day
-    from business_days
+        max(last_day) as last_day
+    from extended
     having min(first_day) is not null
 
 ),
