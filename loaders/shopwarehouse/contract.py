@@ -29,6 +29,9 @@ class Column:
     positive: bool = False  # values must be greater than 0
     scale: int = 2
     """Decimal places a decimal column may carry: 2 for money, more for exchange rates."""
+    in_every_file: bool = False
+    """A nullable column that every file must still carry: its values may be empty, but an export without
+    the column would silently empty all of them (every order a guest checkout)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class Entity:
 
     @property
     def required_columns(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns if not column.nullable)
+        """The columns every file must have: those that may not be null, and those in every file."""
+        return tuple(column.name for column in self.columns if not column.nullable or column.in_every_file)
 
 
 S, D, INT, B, T, DT = (
@@ -100,7 +104,7 @@ ORDERS = Entity(
     key=("order_id",),
     columns=(
         Column("order_id", S, nullable=False),
-        Column("customer_id", S, nullable=True),  # none for a guest checkout
+        Column("customer_id", S, nullable=True, in_every_file=True),  # empty for a guest checkout
         Column("order_status", S, nullable=False),
         Column("channel", S, nullable=True),
         Column("currency", S, nullable=False, length=3),

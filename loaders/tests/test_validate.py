@@ -245,3 +245,25 @@ def test_an_order_without_a_customer_is_a_guest_checkout_and_valid(file_format: 
     table = validate("orders", f"raw/orders/date=2024-03-01/a.{file_format}", io.BytesIO(data)).table
     assert table.column("customer_id").to_pylist() == ["cus_1", None]
     assert table.column("total_amount").to_pylist() == [Decimal("17.97")] * 2
+
+
+def test_an_orders_file_without_the_customer_column_is_rejected_not_loaded_as_guests() -> None:
+    header = ORDERS_HEADER.replace("customer_id,", "")
+    with pytest.raises(RejectedFile) as caught:
+        validate(
+            "orders",
+            "raw/orders/date=2024-03-01/a.csv",
+            io.BytesIO(csv_file(header, GOOD_ORDER.replace("cus_1,", ""))),
+        )
+    assert "missing required column(s) customer_id" in str(caught.value)
+
+
+def test_only_an_empty_csv_field_is_null_so_codes_like_na_survive() -> None:
+    header = "customer_id,country_code,city,created_at,updated_at"
+    rows = ["cus_1,NA,Windhoek,2024-03-01T10:00:00Z,2024-03-01T10:00:00Z",
+            "cus_2,,NULL,2024-03-01T10:00:00Z,2024-03-01T10:00:00Z"]  # fmt: skip
+    table = validate(
+        "customers", "raw/customers/date=2024-03-01/a.csv", io.BytesIO(csv_file(header, *rows))
+    ).table
+    assert table.column("country_code").to_pylist() == ["NA", None]
+    assert table.column("city").to_pylist() == ["Windhoek", "NULL"]

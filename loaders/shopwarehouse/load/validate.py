@@ -238,6 +238,8 @@ def _csv_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
             read_options=pa_csv.ReadOptions(column_names=header, block_size=PART_BYTES),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.binary()),
+                # Only an empty field is null: "NA" is Namibia, "NULL" someone's name, not missing values.
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
@@ -364,7 +366,7 @@ def _parquet_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
 def _typed(entity: str, key: str, columns: Columns, first_line: int) -> ValidFile:
     contract = ENTITIES[entity]
     n_rows = len(next(iter(columns.values()))) if columns else 0
-    missing = [c.name for c in contract.columns if c.name not in columns and not c.nullable]
+    missing = [name for name in contract.required_columns if name not in columns]
     if missing:
         found = list(columns)
         hint = ""
