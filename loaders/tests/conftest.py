@@ -228,6 +228,7 @@ SCHEMAS = (
     "analytics_restricted",
     "analytics_reference",
     "analytics_snapshots",
+    "ops",
 )
 
 Rows = list[tuple[Any, ...]]

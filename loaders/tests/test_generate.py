@@ -340,3 +340,13 @@ def test_a_steady_shop_keeps_its_volume_and_a_growing_one_grows(
     ratio = sum(placed[364:]) / sum(placed[:7])
     # THEN the growing shop sells several times as much, the steady one about the same
     assert low < ratio < high, (ratio, placed[:7], placed[364:])
+
+
+@pytest.mark.parametrize("orders_per_day", [1, 5])
+def test_a_small_shop_with_quiet_days_generates_every_day(tmp_path: Path, orders_per_day: int) -> None:
+    # A day on which no row of some kind changes must not stop the generator (it once did, at 5 a day)
+    landing = LocalLanding(tmp_path)
+    summary = generate(landing, GenerateOptions(start=START, days=5, seed=3, orders_per_day=orders_per_day))
+    assert summary.orders > 0
+    days = {obj.key.split("/")[2] for obj in landing.list("raw/orders/")}
+    assert days == {f"date={START + timedelta(days=n)}" for n in range(5)}

@@ -120,6 +120,8 @@ class VersionQueue:
     columns: Columns = field(default_factory=dict)
 
     def add(self, rows: Columns) -> None:
+        if not rows:  # a batch with no rows at all (a quiet day of a small shop), given as no columns
+            return
         if not self.columns:
             self.columns = rows
         else:
@@ -446,16 +448,18 @@ class Shop:
         )
         refunded = (cancel_late | returned) & ~free
         partial = returned & (rng.random(n) < PARTIAL_REFUND_SHARE)
-        refunds = take(payments.rows, success[refunded])
-        refunds["updated_at"] = refund_at[refunded]
-        amount = refunds["amount"]
-        share = rng.uniform(0.2, 0.7, refunded.sum())
-        refunds["refunded_amount"] = np.where(
-            partial[refunded], np.round(amount * share).astype(np.int64), amount
-        )
-        refunds["payment_status"] = np.where(partial[refunded], P_PARTIALLY_REFUNDED, P_REFUNDED).astype(
-            np.int8
-        )
+        refunds: Columns = {}
+        if refunded.any():  # a small shop's day may have no payment to refund at all
+            refunds = take(payments.rows, success[refunded])
+            refunds["updated_at"] = refund_at[refunded]
+            amount = refunds["amount"]
+            share = rng.uniform(0.2, 0.7, refunded.sum())
+            refunds["refunded_amount"] = np.where(
+                partial[refunded], np.round(amount * share).astype(np.int64), amount
+            )
+            refunds["payment_status"] = np.where(partial[refunded], P_PARTIALLY_REFUNDED, P_REFUNDED).astype(
+                np.int8
+            )
         self.queues["payments"].add(concat([payments.rows, refunds]))
 
     def _pay(
