@@ -382,32 +382,32 @@ def test_a_reader_querying_during_a_run_never_fails_and_sees_one_whole_run_or_th
         assert (orders, payments_day) == (kpi_orders, day)
 
 
-@pytest.mark.xdist_group("backfill_30_days")
-def test_a_30_day_backfill_interrupted_on_day_12_resumes_and_ends_as_an_uninterrupted_one(
+@pytest.mark.xdist_group("backfill_two_weeks")
+def test_a_two_week_backfill_interrupted_on_day_6_resumes_and_ends_as_an_uninterrupted_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each day builds every seed, model and snapshot; the tests are left out (60 builds of the project)
-    settings = without_tests(make_settings(tmp_path, monkeypatch, days=30))
-    first, day_12, last = date(2024, 3, 1), date(2024, 3, 12), date(2024, 3, 30)
-    # GIVEN a backfill that fails on day 12 after its build (a data error: no retry)
+    # Each day builds every seed, model and snapshot; the tests are left out (30 builds of the project)
+    settings = without_tests(make_settings(tmp_path, monkeypatch, days=14))
+    first, day_6, last = date(2024, 3, 1), date(2024, 3, 6), date(2024, 3, 14)
+    # GIVEN a backfill that fails on day 6 after its build (a data error: no retry)
     build = dict(runner.STEPS)["build"]
 
-    def broken_on_day_12(ctx: runner._Context) -> Outcome:
+    def broken_on_day_6(ctx: runner._Context) -> Outcome:
         outcome = build(ctx)
-        if ctx.day == day_12:
-            raise StepFailed("injected: the process stopped after building 2024-03-12")
+        if ctx.day == day_6:
+            raise StepFailed("injected: the process stopped after building 2024-03-06")
         return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(runner, "STEPS", tuple((n, broken_on_day_12 if n == "build" else s)
+        patch.setattr(runner, "STEPS", tuple((n, broken_on_day_6 if n == "build" else s)
                                              for n, s in runner.STEPS))  # fmt: skip
         stopped = runner.backfill(settings, first, last, FAST, REPO)
-    assert [r.run_date for r in stopped] == [first + timedelta(days=n) for n in range(12)]
+    assert [r.run_date for r in stopped] == [first + timedelta(days=n) for n in range(6)]
     assert [r.status for r in stopped][-2:] == [WARNED, FAILED]  # warned: no tests ran
 
     # WHEN it runs again THEN it resumes at the failed day and skips the ones done
     resumed = runner.backfill(settings, first, last, FAST, REPO)
-    assert [r.run_date for r in resumed] == [day_12 + timedelta(days=n) for n in range(19)]
+    assert [r.run_date for r in resumed] == [day_6 + timedelta(days=n) for n in range(9)]
     assert all(r.status != FAILED for r in resumed)
 
     # AND the warehouse ends as an uninterrupted backfill's does
