@@ -91,7 +91,8 @@ def read_unknown_codes(warehouse: Warehouse, schema: str) -> list[dict[str, Any]
 def describe_unknown_codes(rows: Sequence[dict[str, Any]]) -> str:
     """One line for people: each unknown code with its column, rows and days."""
     return "; ".join(
-        f"{row['entity']}.{row['column_name']} {row['code']!r} ({row['row_count']:,.0f} rows, "
+        f"{row['entity']}.{row['column_name']} {row['code']!r} "
+        f"({row['row_count']:,.0f} {'row' if row['row_count'] == 1 else 'rows'}, "
         f"{row['first_seen_on']} to {row['last_seen_on']})"
         for row in rows
     )
