@@ -19,19 +19,9 @@ keyed as (
 
 ),
 
-versions as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by currency_code, rate_date
-            order by
-                updated_at desc,
-                _loaded_at desc,
-                _source_file desc,
-                _source_row_number desc
-        ) as version_rank
-    from keyed
+    {{ latest_row_per_key('keyed', 'currency_code, rate_date') }}
 
 ),
 
@@ -44,10 +34,8 @@ final as (
         cast(usd_per_unit as decimal(18, 8)) as usd_per_unit,
         updated_at,
         _loaded_at as loaded_at
-    from versions
-    where
-        version_rank = 1
-        and currency_code <> 'USD'
+    from latest
+    where currency_code <> 'USD'
 
 )
 
