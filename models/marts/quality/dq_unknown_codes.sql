@@ -57,70 +57,41 @@ rated_currencies as (
 
 ),
 
-order_status as (
+{#- Each coded column: its entity (the CTE above), the CTE listing its codes, the business date its rows
+    are seen on, whether an unknown code stops the build, and what to extend. -#}
+{%- set coded_columns = [
+    ('orders', 'order_status', 'order_statuses', 'ordered_date', true, 'add it to seeds/order_statuses.csv, saying whether it is a valid order'),
+    ('orders', 'channel', 'channels', 'ordered_date', false, 'add it to seeds/channels.csv with its label and group'),
+    ('orders', 'currency', 'rated_currencies', 'ordered_date', true, 'deliver its rates under raw/fx_rates/'),
+    ('payments', 'payment_status', 'payment_statuses', 'created_date', true, 'add it to seeds/payment_statuses.csv, saying whether it captured money'),
+    ('payments', 'payment_method', 'payment_methods', 'created_date', false, 'add it to seeds/payment_methods.csv with its label and group'),
+    ('payments', 'currency', 'rated_currencies', 'created_date', true, 'deliver its rates under raw/fx_rates/'),
+    ('customers', 'country_code', 'countries', 'created_date', false, 'add it to seeds/countries.csv with its name and region'),
+] %}
 
-    {{ unknown_codes('orders', 'order_status', 'order_statuses', 'order_status', 'ordered_date') }}
+{% for entity, column, codes, date_column, is_blocking, fix in coded_columns %}
+{{ entity }}_{{ column }} as (
 
-),
-
-channel as (
-
-    {{ unknown_codes('orders', 'channel', 'channels', 'channel', 'ordered_date') }}
-
-),
-
-order_currency as (
-
-    {{ unknown_codes('orders', 'currency', 'rated_currencies', 'currency', 'ordered_date') }}
-
-),
-
-payment_status as (
-
-    {{ unknown_codes('payments', 'payment_status', 'payment_statuses', 'payment_status', 'created_date') }}
-
-),
-
-payment_method as (
-
-    {{ unknown_codes('payments', 'payment_method', 'payment_methods', 'payment_method', 'created_date') }}
-
-),
-
-payment_currency as (
-
-    {{ unknown_codes('payments', 'currency', 'rated_currencies', 'currency', 'created_date') }}
-
-),
-
-country as (
-
-    {{ unknown_codes('customers', 'country_code', 'countries', 'country_code', 'created_date') }}
-
-),
-
-unioned as (
-
-    {%- set columns = [
-        ('orders', 'order_status', 'order_status', true, 'add it to seeds/order_statuses.csv, saying whether it is a valid order'),
-        ('orders', 'channel', 'channel', false, 'add it to seeds/channels.csv with its label and group'),
-        ('orders', 'currency', 'order_currency', true, 'deliver its rates under raw/fx_rates/'),
-        ('payments', 'payment_status', 'payment_status', true, 'add it to seeds/payment_statuses.csv, saying whether it captured money'),
-        ('payments', 'payment_method', 'payment_method', false, 'add it to seeds/payment_methods.csv with its label and group'),
-        ('payments', 'currency', 'payment_currency', true, 'deliver its rates under raw/fx_rates/'),
-        ('customers', 'country_code', 'country', false, 'add it to seeds/countries.csv with its name and region'),
-    ] %}
-    {% for entity, column, cte, is_blocking, fix in columns %}
     select
         '{{ entity }}' as entity,
         '{{ column }}' as column_name,
-        code,
-        row_count,
-        first_seen_on,
-        last_seen_on,
+        unknown_code.code,
+        unknown_code.row_count,
+        unknown_code.first_seen_on,
+        unknown_code.last_seen_on,
         {{ is_blocking }} as is_blocking,
         '{{ fix }}' as fix
-    from {{ cte }}
+    from (
+        {{ unknown_codes(entity, column, codes, column, date_column) }}
+    ) as unknown_code
+
+),
+
+{% endfor %}
+unioned as (
+
+    {% for entity, column, _, _, _, _ in coded_columns %}
+    select * from {{ entity }}_{{ column }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
