@@ -33,8 +33,9 @@ from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.contract import ColumnType
 from shopwarehouse.landing import Landing
+from shopwarehouse.load.tables import identifier
 from shopwarehouse.load.warehouse import Warehouse, open_warehouse
-from shopwarehouse.load.warehouse.base import qualified
+from shopwarehouse.load.warehouse.base import literal, qualified
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +92,36 @@ def _read(warehouse: Warehouse) -> Lease:
     return Lease(*rows[0]) if rows else Lease(None, None, None, None, None)
 
 
+def _create(warehouse: Warehouse) -> None:
+    """The lease's table, where missing, created with its one row by one statement.
+
+    Not ``create table if not exists`` and then an insert where the row is missing: two claimants that
+    both find no row (PostgreSQL reads committed rows only) would both insert one. A ``create table ... as``
+    is atomic, so a claimant that lost the race to create the table fails, finds the table there, and uses
+    the winner's row.
+    """
+    if warehouse.table_exists(OPS_SCHEMA, LOCK_TABLE):
+        return
+    values = {"lock_name": literal(LOCK_NAME)}
+    row = ", ".join(
+        f"cast({values.get(name, 'null')} as {warehouse.sql_type(name, kind, {})}) as {identifier(name)}"
+        for name, kind in LOCK_COLUMNS
+    )
+    table = qualified(LOCK_TABLE, OPS_SCHEMA)
+    try:
+        warehouse.transact([(f"create schema if not exists {identifier(OPS_SCHEMA)}", ()),
+                            (f"create table {table} as select {row}", ())])  # fmt: skip
+    except Exception:
+        if not warehouse.table_exists(OPS_SCHEMA, LOCK_TABLE):
+            raise
+        log.info("another claimant created %s.%s first", OPS_SCHEMA, LOCK_TABLE)
+
+
 def _claim(warehouse: Warehouse, holder: str, ttl: timedelta) -> Lease:
     """One attempt: take the lease if it is free; the lease as it then is."""
     table = qualified(LOCK_TABLE, OPS_SCHEMA)
     mark = warehouse.placeholder
-    warehouse.append_rows(OPS_SCHEMA, LOCK_TABLE, LOCK_COLUMNS, [])  # the table, where missing
-    warehouse.transact(
-        [(f"insert into {table} (lock_name) select {mark} where not exists "
-          f"(select 1 from {table} where lock_name = {mark})", (LOCK_NAME, LOCK_NAME))]
-    )  # fmt: skip
+    _create(warehouse)
     now = clock.now()
     current = _read(warehouse)
     if not current.free_for(holder, now):
@@ -132,7 +154,7 @@ def acquire(settings: Settings, landing: Landing, holder: str) -> None:
         except duckdb.IOException as error:  # the file is open for writing in another process
             busy = f"the warehouse file is in use by another process ({error})"
         except Exception as error:
-            # Claimants racing to create the table or to update the row: one wins, look again.
+            # Claimants racing to create the schema or to update the row: one wins, look again.
             if not _lost_race(error) or races == 3:
                 raise
             races += 1
@@ -151,7 +173,7 @@ def _lost_race(error: Exception) -> bool:
 
     return isinstance(
         error,
-        psycopg2.IntegrityError  # two "create table if not exists" at once
+        psycopg2.IntegrityError  # two "create schema if not exists" at once
         | psycopg2.extensions.TransactionRollbackError  # a serialization failure
         | duckdb.TransactionException,  # a write-write conflict
     )
