@@ -17,7 +17,9 @@ more day, each phase in a fresh process (its wall time and peak memory measured 
   the pipeline's ``kpi_daily``;
 - growth: the same daily run on a history a tenth as long (same daily volume), so the daily run's cost at
   1x and 10x history can be compared.
-Writes ``bench-<orders>.md`` and ``.json`` under --out and prints the table.
+Writes ``bench-<orders>.md`` and ``.json`` under --out and prints the table, and with them a checksum of
+every mart after the daily run (see :func:`mart_checksums`): the same generated data gives the same marts,
+so a change that should not change a figure can be checked not to.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class History:
     phases: dict[str, Phase]
     daily_steps: dict[str, float]  # the daily run's steps (from its run ledger), seconds
     daily_nodes: dict[str, float]  # the daily build's nodes (from run_results.json), seconds
+    checksums: dict[str, str]  # each mart after the daily run: rows and a digest of their values
 
 
 def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> History:
@@ -125,6 +128,7 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
             "select sum(row_count) from raw._load_files where status = 'loaded' and file_key not like ?",
             [f"%date={day}%"],
         ).fetchone()
+        checksums = mart_checksums(conn)
         steps = conn.execute(
             "select step, epoch(finished_at) - epoch(started_at) from ops.pipeline_steps "
             "where run_date = ? order by step_number",
@@ -139,7 +143,37 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
         phases,
         {step: seconds for step, seconds in steps},
         {node["unique_id"]: node["execution_time"] for node in nodes},
+        checksums,
     )
+
+
+MART_SCHEMAS = ("main_marts", "main_restricted")
+
+
+def _volatile(column: str) -> bool:
+    """A column that holds when a row was loaded or built, which differs between two runs on the same data."""
+    return "loaded_at" in column or column.startswith("dbt_") or column.endswith("built_at")
+
+
+def mart_checksums(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each mart's row count and the MD5 of its rows (every column but the volatile ones, as text, sorted)."""
+    tables = conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_schema in (?, ?) "
+        "order by 1, 2",
+        list(MART_SCHEMAS),
+    ).fetchall()
+    sums = {}
+    for schema, table in tables:
+        names = [row[0] for row in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position", [schema, table]).fetchall()]  # fmt: skip
+        kept = ", ".join(f'"{name}"' for name in names if not _volatile(name))
+        count, digest = conn.execute(
+            f"select count(*), md5(coalesce(string_agg(row_text, chr(10) order by row_text), '')) from "
+            f'(select cast(row({kept}) as varchar) as row_text from "{schema}"."{table}")'
+        ).fetchone() or (0, "")
+        sums[f"{schema}.{table}"] = f"{count} rows, md5 {digest}"
+    return sums
 
 
 def stamp_as_daily_loads(database: Path) -> None:
@@ -238,7 +272,12 @@ def report(scale: History, small: History, orders: int) -> tuple[str, dict[str, 
     text = (
         f"# Benchmark: {scale.orders:,} orders\n\nMeasured with `make bench ORDERS={orders}` on "
         f"{os.cpu_count()} cores: DuckDB, a landing directory, each phase in a fresh process. The floor's "
-        "kpi_daily is checked equal to the pipeline's.\n\n" + table + "\n\n" + daily_profile(scale, small)
+        "kpi_daily is checked equal to the pipeline's.\n\n"
+        + table
+        + "\n\n"
+        + daily_profile(scale, small)
+        + "\n"
+        + checksum_table(scale)
     )
     figures = {
         "orders": scale.orders,
@@ -256,6 +295,7 @@ def report(scale: History, small: History, orders: int) -> tuple[str, dict[str, 
         "daily_nodes": scale.daily_nodes,
         "small_history_daily_steps": small.daily_steps,
         "small_history_daily_nodes": small.daily_nodes,
+        "mart_checksums": scale.checksums,
     }
     return text, figures
 
@@ -287,6 +327,13 @@ def daily_profile(scale: History, small: History, top: int = 12) -> str:
         for node, seconds in slowest
     ]
     return "\n".join([*header, *steps, *totals, *nodes]) + "\n"
+
+
+def checksum_table(history: History) -> str:
+    rows = [f"| `{mart}` | {value} |" for mart, value in history.checksums.items()]
+    return (
+        "\n".join(["## Every mart after the daily run\n", "| mart | checksum |", "|---|---|", *rows]) + "\n"
+    )
 
 
 def _kind_total(history: History, kind: str) -> float:
