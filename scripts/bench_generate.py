@@ -14,9 +14,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.generate.export import FORMATS
-from shopwarehouse.landing import LocalLanding
+from shopwarehouse.dev.generate import GenerateOptions, generate
+from shopwarehouse.dev.generate.export import FORMATS
+from shopwarehouse.landing.zone import LocalLanding
 
 # Orders made per unit of the --orders-per-day level over a run, from the weekly, seasonal and growth
 # factors of the simulation (measured on 90-day runs starting 2024-01-01).

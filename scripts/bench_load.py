@@ -24,9 +24,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from bench_generate import ORDERS_PER_LEVEL_DAY
-from shopwarehouse.contract import ENTITIES
-from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.landing import LocalLanding
+from shopwarehouse.dev.generate import GenerateOptions, generate
+from shopwarehouse.landing.contract import ENTITIES
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.tables import identifier
 
 
@@ -39,7 +39,7 @@ class Figures:
 
 def load_with_loader(landing_dir: str, database: str) -> Figures:
     from shopwarehouse.load.loader import LoadOptions, run_load
-    from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
+    from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
 
     started = time.perf_counter()
     with DuckDBWarehouse(Path(database)) as warehouse:

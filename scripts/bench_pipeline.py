@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from shopwarehouse.contract import ENTITIES
+from shopwarehouse.landing.contract import ENTITIES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

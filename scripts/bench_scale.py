@@ -27,11 +27,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from shopwarehouse.generate import GenerateOptions, generate
-from shopwarehouse.landing import LocalLanding
+from shopwarehouse.dev.generate import GenerateOptions, generate
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import _Ledger
 from shopwarehouse.load.tables import LEDGER_COLUMNS, LEDGER_TABLE, RAW_SCHEMA
-from shopwarehouse.load.warehouse.duckdb import DuckDBWarehouse
+from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger("bench_scale")
 REPO = Path(__file__).resolve().parents[1]

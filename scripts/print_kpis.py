@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from shopwarehouse.publish import published_path
+from shopwarehouse.surfaces.publish import published_path
 
 
 def main() -> None:

@@ -1,0 +1,106 @@
+"""Retrying a pipeline step: transient failures (a dropped connection, throttling) are retried with
+exponential backoff and jitter; anything else (bad data, a failing test, a bug, and above all a
+:class:`~shopwarehouse.errors.ConfigurationError`: a missing database, refused credentials) fails at once."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from shopwarehouse.errors import ConfigurationError, TransientError
+
+if TYPE_CHECKING:
+    from shopwarehouse.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# S3 error codes that say "try again later", not "this request is wrong".
+THROTTLING_CODES = {
+    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeoutException",
+    "InternalError", "ServiceUnavailable", "503", "500",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    """Attempts in all, the first included."""
+    base_seconds: float = 2.0
+    """The wait after the first failure; it doubles after each further one."""
+    max_seconds: float = 60.0
+    jitter: float = 0.25
+    """Each wait is varied by up to this fraction, so retries from several runs do not collide."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(attempts=settings.retry_attempts, base_seconds=settings.retry_base_seconds)
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        wait: float = min(self.max_seconds, self.base_seconds * 2.0 ** (failures - 1))
+        return wait * (1.0 + rng.uniform(-self.jitter, self.jitter))
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` comes from the network or a service's momentary state, so a retry may succeed.
+
+    A :class:`~shopwarehouse.errors.ConfigurationError` never is: the backends and the landing zone raise it
+    in place of the driver's error when the server refused the configuration itself (no such database or
+    role, a wrong password, no such bucket), which the drivers report with the same exception classes as a
+    refused or dropped connection."""
+    import botocore.exceptions
+    import duckdb
+    import psycopg2
+    import snowflake.connector.errors
+
+    from shopwarehouse.landing.zone import LandingUnavailable
+
+    if isinstance(error, ConfigurationError):
+        return False
+    if isinstance(error, TransientError | ConnectionError | TimeoutError):
+        return True
+    if "redshift_connector" in sys.modules:  # only a Redshift target imports the driver
+        from shopwarehouse.warehouse.redshift import connection_lost
+
+        if connection_lost(error):
+            return True
+    if isinstance(error, LandingUnavailable):  # as transient as what the S3 client gave up on
+        return error.__cause__ is not None and is_transient(error.__cause__)
+    if isinstance(error, botocore.exceptions.ClientError):
+        return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    return isinstance(
+        error,
+        botocore.exceptions.ConnectionError  # endpoint unreachable, connection closed, read timeout
+        | psycopg2.OperationalError  # server gone, connection refused or terminated
+        | snowflake.connector.errors.OperationalError
+        | duckdb.IOException,  # the warehouse file is locked by another process
+    )
+
+
+def call_with_retries(
+    work: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> tuple[T, int]:
+    """``work()``'s result and the attempts it took; its last error if every attempt failed or the error was
+    not transient."""
+    rng = rng or random.Random()
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return work(), attempt
+        except Exception as error:
+            if attempt == policy.attempts or not is_transient(error):
+                raise
+            wait = policy.delay(attempt, rng)
+            log.warning("%s failed (%s: %s); attempt %d of %d in %.1f s", what, type(error).__name__, error,
+                        attempt + 1, policy.attempts, wait)  # fmt: skip
+            sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -1,0 +1,79 @@
+"""dbt run inside this process, on the target of the settings: the daily run's build and docs steps, and
+``shopwarehouse docs``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shopwarehouse.config import Settings
+from shopwarehouse.errors import StepFailed, TransientError
+from shopwarehouse.pipeline.retry import is_transient
+from shopwarehouse.warehouse.profile import read_target
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
+    from dbt.contracts.graph.manifest import Manifest
+
+_manifests: dict[tuple[Path, str], Manifest] = {}
+"""Parsed projects by directory and rendered profile target (the manifest names the target's database)."""
+
+
+def invoke_dbt(settings: Settings, project_dir: Path, *args: str) -> dbtRunnerResult:
+    """Run dbt on the settings' target, in this process, on the project :func:`parsed` once. A failure to run
+    at all is transient when its cause is (a connection refused, say), else a :class:`StepFailed`; what the
+    nodes did is for the caller to read."""
+    from dbt.cli.main import dbtRunner
+
+    return _invoke(dbtRunner(manifest=parsed(settings, project_dir)), *args, *_where(settings, project_dir))
+
+
+def parsed(settings: Settings, project_dir: Path) -> Manifest:
+    """The project parsed for the settings' target: once per process, which saves seconds a day in a long
+    backfill. Its nodes carry the descriptions of the models and their columns."""
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
+
+    key = (project_dir, repr(sorted(read_target(settings.target).items())))
+    if key not in _manifests:
+        manifest = _invoke(dbtRunner(), "parse", *_where(settings, project_dir)).result
+        assert isinstance(manifest, Manifest)  # what dbt parse returns
+        _manifests[key] = manifest
+    return _manifests[key]
+
+
+def _where(settings: Settings, project_dir: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--target", settings.target, "--quiet"]
+
+
+def target_dir(project_dir: Path) -> Path:
+    """Where dbt writes its artefacts: ``DBT_TARGET_PATH``, else the project's ``target``."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
+
+
+def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
+    try:
+        result: dbtRunnerResult = runner.invoke(list(args))
+    finally:
+        _release_duckdb()
+    if result.exception is not None:
+        cause = result.exception.__cause__ or result.exception
+        if is_transient(cause) or type(cause).__name__ == "FailedToConnectError":
+            raise TransientError(f"dbt {args[0]} could not connect: {result.exception}")
+        raise StepFailed(f"dbt {args[0]} could not run: {result.exception}")
+    return result
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open in a class attribute after an invocation, for in-memory
+    databases' sake; close it, so the loaders and the run ledger (and other processes) can open the file."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:
+        return
+    manager = connections.DuckDBConnectionManager
+    with manager._LOCK:
+        if manager._ENV is not None:
+            manager._ENV.close()
+            manager._ENV = None
