@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from support import cli
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings

@@ -17,9 +17,7 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +28,8 @@ import duckdb
 import psycopg2
 import pytest
 import snowflake.connector.errors
-from conftest import PG_TEST_DATABASE, REPO, cli, free_port, start_server
 from psycopg2 import sql
+from support import PG_TEST_DATABASE, REPO, cli, free_port, listening, start_s3_server, start_server
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
@@ -40,6 +38,7 @@ from shopwarehouse.landing.s3 import aws_client
 from shopwarehouse.landing.zone import LocalLanding, open_landing
 from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT
 from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
+from shopwarehouse.warehouse.snowflake import SnowflakeCredentials
 from shopwarehouse.warehouse.snowflake import refusal as snowflake_refusal
 
 DAY = "2024-03-02"
@@ -198,15 +197,11 @@ def password_server() -> Iterator[PasswordServer]:
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
 
-        def ready() -> bool:
-            with socket.socket() as sock:
-                return sock.connect_ex(("127.0.0.1", port)) == 0
-
         server = start_server(
             [*as_postgres, str(bindir / "postgres"), "-D", str(root / "data"), "-p", str(port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}", "-c", "fsync=off",
              "-c", "shared_buffers=16MB", "-c", "max_connections=20"],
-            ready, "the password-checking PostgreSQL server",
+            listening(port), "the password-checking PostgreSQL server",
         )  # fmt: skip
         try:
             # A login role with a password, as a production warehouse has one for the loaders.
@@ -435,10 +430,7 @@ def checking_s3() -> Iterator[CheckingS3]:
             return False
         return True
 
-    server = start_server(
-        [sys.executable, "-m", "shopwarehouse", "s3", "serve", "--port", str(port)], ready,
-        "the credential-checking local S3 server", env={**os.environ, "SHOPWAREHOUSE_LANDING": "s3://cfg-checked"},
-    )  # fmt: skip
+    server = start_s3_server(port, "s3://cfg-checked", ready, "the credential-checking local S3 server")
     try:
         s3.put_object(Bucket="cfg-checked", Key="raw/orders/date=2024-03-01/orders.csv", Body=b"order_id\n")
         iam = aws_client("iam", endpoint)
@@ -565,7 +557,7 @@ def test_snowflake_login_refusals_are_configuration_errors(
         msg=f"Failed to connect to DB: acme-prod.snowflakecomputing.com:443. {said}", errno=errno,
         sqlstate=sqlstate,
     )  # fmt: skip
-    refused = snowflake_refusal(error, SNOWFLAKE)
+    refused = snowflake_refusal(error, SnowflakeCredentials.from_profile(SNOWFLAKE))
     assert refused is not None
     assert str(refused).startswith(
         f'Snowflake account acme-prod (user "LOADER") refused the login ({errno}: '
@@ -578,7 +570,7 @@ def test_an_unreachable_snowflake_is_not_a_configuration_error() -> None:
     error = snowflake.connector.errors.OperationalError(
         msg="Failed to execute request: HTTPSConnectionPool: Max retries exceeded", errno=250003
     )
-    assert snowflake_refusal(error, SNOWFLAKE) is None
+    assert snowflake_refusal(error, SnowflakeCredentials.from_profile(SNOWFLAKE)) is None
     assert is_transient(error)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 from shopwarehouse.landing.contract import ENTITIES
 

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, Page, cli, dbt
+from support import REPO, Page, cli, dbt, duckdb_env
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
 from shopwarehouse.surfaces.docs import server
 from shopwarehouse.surfaces.publish import publish
-from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
 # The module's tests share one built warehouse: run them on one worker, so it is built once.
 pytestmark = pytest.mark.xdist_group("dbt_duckdb")
@@ -50,15 +51,6 @@ class Built:
         return Path(self.env["SHOPWAREHOUSE_DUCKDB_PATH"])
 
 
-def warehouse_env(path: Path, landing: Path) -> dict[str, str]:
-    return {
-        "SHOPWAREHOUSE_TARGET": "duckdb",
-        "SHOPWAREHOUSE_DUCKDB_PATH": str(path),
-        "SHOPWAREHOUSE_LANDING": str(landing),
-        "DBT_PROFILES_DIR": str(REPO),
-    }
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Thirty generated days, loaded with ``shopwarehouse load`` and built with ``dbt build``, documented."""
@@ -66,7 +58,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     generate(
         LocalLanding(root / "landing"), GenerateOptions(start=START, days=30, seed=7, orders_per_day=120)
     )
-    env = warehouse_env(root / "warehouse.duckdb", root / "landing")
+    env = duckdb_env(root, root / "landing")
     cli("load", "--all", env=env)
     dbt("build", env=env, tmp_path=root)
     run_results = json.loads((root / "target" / "run_results.json").read_text())
@@ -240,11 +232,11 @@ def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
     # loaded and built incrementally, with no lookback margin at all
     landing = LocalLanding(tmp_path / "landing")
     daily = tmp_path / "daily.duckdb"
-    env = warehouse_env(daily, tmp_path / "landing")
+    env = duckdb_env(tmp_path, tmp_path / "landing", warehouse=daily)
     dbt("seed", env=env, tmp_path=tmp_path)
     for days in range(1, 13):
         generate(landing, GenerateOptions(start=START, days=days, seed=11, orders_per_day=80))
-        with DuckDBWarehouse(daily) as warehouse:
+        with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(daily))) as warehouse:
             run_load(landing, warehouse, LoadOptions())
         dbt(
             "run",

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, WarehouseTarget, cli, dbt, duckdb_target, postgres_target, snowflake_target
-from foreign_shop import (
+from support import WarehouseTarget, cli, dbt, duckdb_target, postgres_target, snowflake_target, target_env
+from support.foreign_shop import (
     CORRECTED_DAY,
     FIRST_DAY,
     HISTORY_EXPORT,
@@ -62,10 +62,8 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         target = snowflake_target(request.getfixturevalue("fakesnow_port"))
     shop = make_shop()
     shop.land(LocalLanding(root / "landing"))
-    env = {**target.env, "SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO),
-           "SHOPWAREHOUSE_LANDING": str(root / "landing"),
-           "SHOPWAREHOUSE_REPORT_PATH": str(root / "kpi.html"),
-           "DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}  # fmt: skip
+    env = target_env(target, root / "landing", SHOPWAREHOUSE_REPORT_PATH=str(root / "kpi.html"),
+                     DBT_TARGET_PATH=str(root / "target"), DBT_LOG_PATH=str(root / "logs"))  # fmt: skip
     if target.name == "snowflake":
         cli("load", env=env)
         output = dbt("build", "--exclude", "test_type:unit", env=env, tmp_path=root).stdout
@@ -207,8 +205,7 @@ def test_an_unknown_status_or_currency_stops_the_build_naming_the_code_and_the_f
     late["payments"].append({**payment, "payment_id": "CHARGEBACK", "payment_status": "chargeback"})
     shop.land(LocalLanding(tmp_path / "landing"))
     target = duckdb_target(tmp_path / "warehouse.duckdb")
-    env = {**target.env, "SHOPWAREHOUSE_TARGET": "duckdb", "DBT_PROFILES_DIR": str(REPO),
-           "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing")}  # fmt: skip
+    env = target_env(target, tmp_path / "landing")
     cli("load", env=env)
 
     # WHEN dbt builds it, THEN each status stops the build with its code, rows, dates and the seed to extend

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DAYS, START, cli, read_landed
-from contract_reader import KEY_PATTERN, TIMESTAMP_TEXT, parse_row, read_file
 from mypy_boto3_s3 import S3Client
+from support import DAYS, START, cli, read_landed
+from support.contract_reader import KEY_PATTERN, TIMESTAMP_TEXT, parse_row, read_file
 
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.dev.generate.catalog import PAYMENT_METHODS, PRICE_FX_PER_USD

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import cli, read_landed
 from mypy_boto3_s3 import S3Client
+from support import cli, read_landed
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing.s3 import QUARANTINE_EXPIRY_DAYS, RAW_EXPIRY_DAYS, STAGE_EXPIRY_DAYS

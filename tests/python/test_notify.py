@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
-from conftest import free_port
+from support import free_port
 
 from shopwarehouse.config import Settings
 from shopwarehouse.errors import TransientError

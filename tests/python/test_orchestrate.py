@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing.s3 import aws_client

@@ -19,12 +19,12 @@ import duckdb
 import orjson
 import psycopg2
 import pytest
-from conftest import REPO, cli, kill_after_commits
+from support import REPO, cli, duckdb_env, kill_after_commits
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.errors import StepFailed, TransientError
-from shopwarehouse.landing.zone import LocalLanding, open_landing
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.pipeline import ledger, runner
 from shopwarehouse.pipeline.orchestrate import STEP_NAMES
 from shopwarehouse.pipeline.report import (
@@ -107,17 +107,7 @@ def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, **
     run's settings (set in the environment too, for the commands the test runs)."""
     generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=days, seed=9,
                                                                  orders_per_day=30))  # fmt: skip
-    env = {
-        "SHOPWAREHOUSE_TARGET": "duckdb",
-        "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"),
-        "DBT_PROFILES_DIR": str(REPO),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-        "SHOPWAREHOUSE_REPORT_PATH": str(tmp_path / "kpi_report.html"),
-        **env,
-    }
-    for name, value in env.items():
+    for name, value in duckdb_env(tmp_path, tmp_path / "landing", **env).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(REPO)
     return Settings.from_env()
@@ -474,7 +464,7 @@ def record_run(settings: Settings, run_id: str, day: date, status: str, finished
     step = StepResult(status, "as recorded", name="notify", attempts=1,
                       started_at=finished_at - timedelta(minutes=30), finished_at=finished_at)  # fmt: skip
     report = RunReport(run_id, day, settings.target, step.started_at, finished_at, steps=[step])
-    ledger.record_run(settings, open_landing(settings), report)
+    ledger.record_run(settings, report)
 
 
 def test_status_shows_yesterdays_promise_pending_at_1_and_missed_or_met_at_7_utc(

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 import sqlglot
-from conftest import (
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError
+from support import (
     REPO,
     WarehouseTarget,
     cli,
@@ -22,13 +24,12 @@ from conftest import (
     duckdb_target,
     postgres_target,
     snowflake_target,
+    target_env,
 )
-from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
-from shopwarehouse.landing.zone import LocalLanding, open_landing
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.surfaces import dashboard
 from shopwarehouse.surfaces import publish as publishing
 from shopwarehouse.surfaces.dashboard import read_kpis
@@ -86,8 +87,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     results = {}
     for target in targets:
         landing = root / target.name / "landing"
-        env = {**target.env, "SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO),
-               "SHOPWAREHOUSE_LANDING": str(landing)}  # fmt: skip
+        env = target_env(target, landing)
         builds = []
         for days, rerun in ((10, False), (14, True)):
             options = GenerateOptions(start=START, days=days, seed=5, orders_per_day=60)
@@ -170,13 +170,12 @@ def test_the_dashboard_reads_the_same_kpis_on_every_warehouse(
     monkeypatch.chdir(REPO)
     read = {}
     for name, warehouse in built.items():
-        env = {**warehouse.target.env, "SHOPWAREHOUSE_TARGET": name, "DBT_PROFILES_DIR": str(REPO),
-               "SHOPWAREHOUSE_LANDING": str(tmp_path), "DBT_TARGET_PATH": str(tmp_path / "t")}  # fmt: skip
+        env = target_env(warehouse.target, tmp_path, DBT_TARGET_PATH=str(tmp_path / "t"))
         for variable, value in env.items():
             monkeypatch.setenv(variable, value)
         settings = Settings.from_env()
         assert (publish(settings) is None) == (name != "duckdb")
-        with open_published(settings, open_landing(settings)) as connection:
+        with open_published(settings) as connection:
             read[name] = (settings, read_kpis(connection, publishing.marts_schema(settings)))
     # THEN every warehouse gives the dashboard the same figures
     duckdb_settings, reference = read["duckdb"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, dbt
+from support import REPO, dbt
 
 
 def test_duckdb_is_the_default_target(tmp_path: Path) -> None:

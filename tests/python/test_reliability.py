@@ -6,27 +6,22 @@ Each scenario's figures are in docs/reliability.md.
 from __future__ import annotations
 
 import csv
-import http.client
-import http.server
 import json
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import zlib
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ARTEFACTS, REPO, WarehouseTarget, cli
+from support import ARTEFACTS, WarehouseTarget, cli, duckdb_env
+from support.faults import CLIENT_TIMEOUT, CUT, FAULTS, SLOWDOWN, FaultyS3
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
@@ -110,16 +105,7 @@ def test_ten_loads_started_at_once_load_every_file_exactly_once(
 def test_ten_runs_of_the_same_day_started_at_once_end_as_one_run(tmp_path: Path) -> None:
     # GIVEN four days landed and an empty DuckDB warehouse
     files, _, orders = landed(tmp_path / "landing")
-    env = {
-        "SHOPWAREHOUSE_TARGET": "duckdb",
-        "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"),
-        "SHOPWAREHOUSE_REPORT_PATH": str(tmp_path / "kpi_report.html"),
-        "SHOPWAREHOUSE_DBT_SELECTOR": "without_tests",
-        "DBT_PROFILES_DIR": str(REPO),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-    }
+    env = duckdb_env(tmp_path, tmp_path / "landing", SHOPWAREHOUSE_DBT_SELECTOR="without_tests")
     day = "2024-03-04"
     # WHEN ten schedulers start the day's run at once
     ended = start_at_once(["run", "--date", day], env)
@@ -143,97 +129,7 @@ def test_ten_runs_of_the_same_day_started_at_once_end_as_one_run(tmp_path: Path)
                                       "orders": orders, "fct_orders": loaded[0]})  # fmt: skip
 
 
-# -- S3 faults, injected by a proxy on loopback in front of the local S3 server ------------------------------
-
-SLOWDOWN, ERROR_500, TIMEOUT, RESET = "503 SlowDown", "500 InternalError", "timeout", "connection reset"
-CUT = "body cut short"  # the answer's headers and half its body, then a connection reset
-FAULTS = (SLOWDOWN, ERROR_500, TIMEOUT, RESET)
-CLIENT_TIMEOUT = 1.0  # SHOPWAREHOUSE_S3_TIMEOUT_SECONDS in these tests: a "timeout" answers after 2 s
-
-
-class FaultyS3:
-    """An HTTP proxy to the S3 server that fails requests on purpose, as S3 and the network do.
-
-    ``plan(method, path, attempt)`` names the fault for the attempt'th request (from 0) of that method and
-    path, or ``None`` to pass it through. What it injected is counted in ``injected``.
-    """
-
-    def __init__(self, upstream: str, plan: Callable[[str, str, int], str | None]) -> None:
-        self.upstream = urllib.parse.urlsplit(upstream).netloc
-        self.plan = plan
-        self.injected: Counter[str] = Counter()
-        self.seen: Counter[tuple[str, str]] = Counter()
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def handle_one_request(self) -> None:
-                try:
-                    super().handle_one_request()
-                except ConnectionError:
-                    self.close_connection = True
-
-            def forward(self) -> None:
-                with proxy.lock:
-                    attempt = proxy.seen[(self.command, self.path)]
-                    proxy.seen[(self.command, self.path)] += 1
-                    fault = proxy.plan(self.command, self.path, attempt)
-                    if fault:
-                        proxy.injected[fault] += 1
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if fault == RESET:
-                    self.reset()
-                    return
-                if fault == TIMEOUT:
-                    time.sleep(CLIENT_TIMEOUT * 2)
-                    self.close_connection = True
-                    return
-                if fault in (SLOWDOWN, ERROR_500):
-                    status, code = (503, "SlowDown") if fault == SLOWDOWN else (500, "InternalError")
-                    payload = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                upstream = http.client.HTTPConnection(proxy.upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                response = upstream.getresponse()
-                data = response.read()
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if fault == CUT:
-                    self.wfile.write(data[: len(data) // 2])
-                    self.reset()
-                else:
-                    self.wfile.write(data)
-                upstream.close()
-
-            def reset(self) -> None:
-                """An abortive close once the handler returns: the client sees ECONNRESET."""
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.close_connection = True
-
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# -- S3 faults, injected by a proxy on loopback in front of the local S3 server (support.faults) -------------
 
 
 @pytest.fixture
@@ -248,14 +144,8 @@ def s3_landing(s3_endpoint: str, tmp_path: Path) -> tuple[str, list[str], int]:
 
 
 def faults_env(tmp_path: Path, landing: str, endpoint: str) -> dict[str, str]:
-    return {
-        "SHOPWAREHOUSE_TARGET": "duckdb",
-        "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SHOPWAREHOUSE_LANDING": landing,
-        "SHOPWAREHOUSE_S3_ENDPOINT_URL": endpoint,
-        "SHOPWAREHOUSE_S3_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT),
-        "DBT_PROFILES_DIR": str(REPO),
-    }
+    return duckdb_env(tmp_path, landing, SHOPWAREHOUSE_S3_ENDPOINT_URL=endpoint,
+                      SHOPWAREHOUSE_S3_TIMEOUT_SECONDS=str(CLIENT_TIMEOUT))  # fmt: skip
 
 
 def loaded_files(tmp_path: Path) -> tuple[list[str], int]:
@@ -369,8 +259,7 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
     # an export renamed: a CSV file ending in .txt
     renamed = payments.with_suffix(".txt")
     payments.rename(renamed)
-    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-           "SHOPWAREHOUSE_LANDING": str(root), "DBT_PROFILES_DIR": str(REPO)}  # fmt: skip
+    env = duckdb_env(tmp_path, root)
 
     # WHEN it loads
     result = cli("load", env=env, returncode=1)  # 1: files were quarantined
@@ -475,8 +364,7 @@ def test_a_duckdb_file_held_by_another_process_stops_the_load_clearly_or_is_wait
 ) -> None:
     files, order_rows, _ = landed(tmp_path / "landing")
     path = tmp_path / "warehouse.duckdb"
-    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(path),
-           "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"), "DBT_PROFILES_DIR": str(REPO)}  # fmt: skip
+    env = duckdb_env(tmp_path, tmp_path / "landing", warehouse=path)
     duckdb.connect(str(path)).close()
     hold = (
         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(12)"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, WarehouseTarget, cli, dbt
+from support import REPO, WarehouseTarget, cli, dbt, duckdb_env
 
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
-from shopwarehouse.load.tables import identifier
+from shopwarehouse.warehouse.base import identifier
 
 PASSWORD = "Zq7-distinctive-Pw-9wK4"  # noqa: S105 (a marker to search for, not a credential)
 
@@ -207,10 +207,7 @@ def test_after_an_erasure_lands_no_table_nor_the_published_copy_holds_the_person
     generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=10, seed=8,
                                                                  orders_per_day=80))  # fmt: skip
     warehouse = tmp_path / "warehouse.duckdb"
-    env = {"SHOPWAREHOUSE_TARGET": "duckdb", "SHOPWAREHOUSE_DUCKDB_PATH": str(warehouse),
-           "SHOPWAREHOUSE_LANDING": str(tmp_path / "landing"), "DBT_PROFILES_DIR": str(REPO),
-           "SHOPWAREHOUSE_REPORT_PATH": str(tmp_path / "kpi_report.html"),
-           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}  # fmt: skip
+    env = duckdb_env(tmp_path, tmp_path / "landing")
     cli("run", "--date", "2024-03-10", env=env)
     # WHEN their personal data, as it landed before the request, is searched for in every table
     with duckdb.connect(str(warehouse), read_only=True) as conn:

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pytest
-from bad_files import (
+from support.bad_files import (
     BAD_FILES,
     FX_HEADER,
     GOOD_ORDER,
