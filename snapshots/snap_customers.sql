@@ -19,6 +19,8 @@ select
     updated_at,
     loaded_at
 from {{ ref('stg_shop__customers') }}
-{{ changed_since_snapshot() }}
+-- Only the rows loaded since the watermark are compared (all on the first run); a row left out stays
+-- as it is: hard_deletes is the default, ignore.
+where loaded_at > {{ incremental_watermark('loaded_at') }}
 
 {% endsnapshot %}

@@ -31,7 +31,7 @@ with
     from {{ staged_model }}
     {% if var('test_scope', 'all') == 'recent' %}
     where
-        loaded_at > {{ lookback_cutoff(raw_table, '_loaded_at') }}
+        loaded_at > {{ incremental_watermark('_loaded_at', raw_table) }}
         or {{ key }} in (
             select raw_rows.{{ key }}
             from {{ recent_rows(raw_table, '_loaded_at') }} as raw_rows

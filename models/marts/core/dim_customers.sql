@@ -9,13 +9,17 @@
 with
 
 {% if is_incremental() %}
-touched_customers as (
+changed_customers as (
 
-    -- Customers whose own row or any of whose orders changed since the last build: rebuilt whole.
-    {%- set cutoff = lookback_cutoff(this) %}
-    select customer_id from {{ ref('stg_shop__customers') }} where loaded_at > {{ cutoff }}
+    -- The driving input: the customers whose own row or any of whose orders was loaded since the
+    -- watermark. Each is rebuilt whole.
+    select customer_id from {{ ref('stg_shop__customers') }}
+    where loaded_at > {{ incremental_watermark() }}
+
     union
-    select customer_id from {{ ref('fct_orders') }} where source_loaded_at > {{ cutoff }}
+
+    select customer_id from {{ ref('fct_orders') }}
+    where source_loaded_at > {{ incremental_watermark() }}
 
 ),
 {% endif %}
@@ -24,7 +28,7 @@ customers as (
 
     select * from {{ ref('stg_shop__customers') }}
     {% if is_incremental() %}
-    where customer_id in (select touched_customers.customer_id from touched_customers)
+    where customer_id in (select changed_customers.customer_id from changed_customers)
     {% endif %}
 
 ),
@@ -33,7 +37,7 @@ orders as (
 
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
-    where customer_id in (select touched_customers.customer_id from touched_customers)
+    where customer_id in (select changed_customers.customer_id from changed_customers)
     {% endif %}
 
 ),

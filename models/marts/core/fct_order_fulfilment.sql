@@ -8,16 +8,22 @@
 
 with
 
+{% if is_incremental() %}
+changed_orders as (
+
+    -- The driving input: the orders with a version loaded since the watermark.
+    select order_id from {{ ref('snap_orders') }}
+    where loaded_at > {{ incremental_watermark() }}
+
+),
+{% endif %}
+
 order_history as (
 
     select * from {{ ref('snap_orders') }}
     {% if is_incremental() %}
-    -- only the orders with a version loaded since the last build, with all their versions
-    where order_id in (
-        select order_id
-        from {{ ref('snap_orders') }}
-        where loaded_at > {{ lookback_cutoff(this) }}
-    )
+    -- every version of those orders: the times each status was reached
+    where order_id in (select changed_orders.order_id from changed_orders)
     {% endif %}
 
 ),

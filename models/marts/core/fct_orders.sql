@@ -9,8 +9,9 @@
     )
 }}
 
--- The incremental scope reads the staged orders and payments and the daily exchange rates:
--- depends_on: {{ ref('stg_shop__orders') }}, {{ ref('stg_payments__payments') }}, {{ ref('int_fx_rates__daily') }}
+{#- The incremental scope's input, named outside the incremental branch so dbt records the dependency on
+    every parse (a ref() only inside {% if is_incremental() %} is not seen). -#}
+{%- set touched_rows = ref('int_orders__touched') %}
 
 with
 
@@ -32,38 +33,76 @@ payments as (
 
 ),
 
-{% if is_incremental() %}
-changed_orders as (
+customer_orders as (
 
-    select order_id from ({{ touched_orders(this) }}) as touched
+    -- What an order's number among its customer's orders is computed from; guests are never numbered.
+    select
+        order_id,
+        customer_id,
+        ordered_at
+    from {{ ref('stg_shop__orders') }}
+    where customer_id is not null
+
+),
+
+{% if is_incremental() %}
+touched_rows as (
+
+    select * from {{ touched_rows }}
+
+),
+
+staged_orders as (
+
+    -- Read apart from customer_orders, each for its own few rows: DuckDB copies a CTE read twice whole.
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+built_orders as (
+
+    select * from {{ this }}
+
+),
+
+touched as (
+
+    -- The driving input: the orders with a row loaded since the watermark.
+    select distinct order_id
+    from touched_rows
+    where loaded_at > {{ incremental_watermark() }}
 
 ),
 
 changed_positions as (
 
-    -- Where each changed customer order stands now and where it stood before (its time or customer may
-    -- change). The scope CTEs read the models themselves, for a few columns: a CTE read more than once is
-    -- materialised whole by some engines (DuckDB), which would copy the orders on every run.
+    -- Where each touched customer order stands now and where it stood before (its time or its customer
+    -- may change). Keys are issued in order: the range lets each scan skip old row groups unread.
     select
         customer_id,
         ordered_at
-    from {{ ref('stg_shop__orders') }}
+    from staged_orders
     where
-        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+        order_id in (select touched.order_id from touched)
+        and order_id >= (select min(touched.order_id) from touched)
         and customer_id is not null
+
     union all
+
     select
         customer_id,
         ordered_at
-    from {{ this }}
+    from built_orders
     where
-        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
+        order_id in (select touched.order_id from touched)
+        and order_id >= (select min(touched.order_id) from touched)
         and not is_guest_order
 
 ),
 
 renumber_from as (
 
+    -- Only a customer's orders from the earliest changed position on can change number.
     select
         customer_id,
         min(ordered_at) as renumber_from
@@ -71,42 +110,49 @@ renumber_from as (
     group by customer_id
 
 ),
+{% endif %}
 
 numbered as (
 
-    -- Orders are numbered among all their customer's orders, but only those from the earliest changed
-    -- one on can change number: those are rebuilt (the changed orders among them), the rest stay.
     select
-        stg_orders.order_id,
+        customer_orders.order_id,
+        customer_orders.ordered_at,
         cast(row_number() over (
-            partition by stg_orders.customer_id
-            order by stg_orders.ordered_at, stg_orders.order_id
+            partition by customer_orders.customer_id
+            order by customer_orders.ordered_at, customer_orders.order_id
         ) as integer) as customer_order_number,
-        stg_orders.ordered_at >= renumber_from.renumber_from as is_rebuilt
-    from {{ ref('stg_shop__orders') }} as stg_orders
+        {% if is_incremental() %}
+        customer_orders.ordered_at >= renumber_from.renumber_from as is_rebuilt
+        {% else %}
+        true as is_rebuilt
+        {% endif %}
+    from customer_orders
+    {% if is_incremental() %}
     inner join renumber_from
-        on stg_orders.customer_id = renumber_from.customer_id
+        on customer_orders.customer_id = renumber_from.customer_id
+    {% endif %}
 
 ),
 
 rebuilt as (
 
+    -- The orders this build writes: every one on a full build; on an incremental one, the touched orders
+    -- (guests included) and every order whose number can change.
     select
         order_id,
         customer_order_number
     from numbered
     where is_rebuilt
+    {% if is_incremental() %}
 
     union all
 
-    -- Changed guest orders: rebuilt, never numbered.
     select
         order_id,
         cast(null as integer) as customer_order_number
-    from {{ ref('stg_shop__orders') }}
-    where
-        {{ in_key_set('order_id', 'changed_orders.order_id', 'changed_orders') }}
-        and customer_id is null
+    from touched
+    where order_id not in (select numbered.order_id from numbered where numbered.is_rebuilt)
+    {% endif %}
 
 ),
 
@@ -116,28 +162,16 @@ scope as (
         orders.*,
         rebuilt.customer_order_number
     from orders
+    {% if is_incremental() %}
     inner join rebuilt
         on orders.order_id = rebuilt.order_id
-    -- as a range too, which a scan can prune on (see in_key_set)
     where orders.order_id >= (select min(rebuilt.order_id) from rebuilt)
+    {% else %}
+    left join rebuilt
+        on orders.order_id = rebuilt.order_id
+    {% endif %}
 
 ),
-{% else %}
-scope as (
-
-    select
-        *,
-        case
-            when not is_guest_order
-                then cast(row_number() over (
-                    partition by customer_id
-                    order by ordered_at, order_id
-                ) as integer)
-        end as customer_order_number
-    from orders
-
-),
-{% endif %}
 
 items_per_order as (
 
@@ -149,7 +183,9 @@ items_per_order as (
     from order_items
     {% if is_incremental() %}
     -- only the orders rebuilt: the lines of the whole history need not be summed every day
-    where {{ in_key_set('order_id', 'scope.order_id', 'scope') }}
+    where
+        order_id in (select rebuilt.order_id from rebuilt)
+        and order_id >= (select min(rebuilt.order_id) from rebuilt)
     {% endif %}
     group by order_id
 
@@ -167,7 +203,9 @@ payments_per_order as (
         max(coalesce(greatest(loaded_at, rate_loaded_at), loaded_at)) as loaded_at
     from payments
     {% if is_incremental() %}
-    where {{ in_key_set('order_id', 'scope.order_id', 'scope') }}
+    where
+        order_id in (select rebuilt.order_id from rebuilt)
+        and order_id >= (select min(rebuilt.order_id) from rebuilt)
     {% endif %}
     group by order_id
 

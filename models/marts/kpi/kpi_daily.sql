@@ -24,7 +24,6 @@ order_day_range as (
 ),
 
 {% if is_incremental() %}
-{%- set cutoff = lookback_cutoff(this) %}
 -- The scope CTEs read the facts themselves, each for a few columns: a CTE read more than once is
 -- materialised whole by some engines (DuckDB), which would copy the facts on every run.
 changed_orders as (
@@ -34,7 +33,7 @@ changed_orders as (
         min(ordered_at) as first_changed_at
     from {{ ref('fct_orders') }}
     where
-        source_loaded_at > {{ cutoff }}
+        source_loaded_at > {{ incremental_watermark() }}
         and not is_guest_order
     group by customer_id
 
@@ -42,11 +41,11 @@ changed_orders as (
 
 touched_days as (
 
-    -- The days of orders and payments loaded since the last build, and of every later order of the same
-    -- customers (an order arriving late can change which of them is a first order).
+    -- The driving input: the days of orders and payments loaded since the watermark, and of every later
+    -- order of the same customers (an order arriving late can change which of them is a first order).
     select ordered_date as date_day
     from {{ ref('fct_orders') }}
-    where source_loaded_at > {{ cutoff }}
+    where source_loaded_at > {{ incremental_watermark() }}
     union
     select fct_orders.ordered_date as date_day
     from {{ ref('fct_orders') }} as fct_orders
@@ -57,7 +56,7 @@ touched_days as (
     union
     select created_date as date_day
     from {{ ref('fct_payments') }}
-    where source_loaded_at > {{ cutoff }}
+    where source_loaded_at > {{ incremental_watermark() }}
     union
     -- days the model does not hold yet (a day without orders included)
     select calendar.date_day

@@ -8,16 +8,22 @@
 
 with
 
+{% if is_incremental() %}
+changed_days as (
+
+    -- The driving input: the days with a payment attempt loaded since the watermark.
+    select created_date from {{ ref('fct_payments') }}
+    where source_loaded_at > {{ incremental_watermark() }}
+
+),
+{% endif %}
+
 payments as (
 
     select * from {{ ref('fct_payments') }}
     {% if is_incremental() %}
-    -- every attempt of the days with an attempt loaded since the last build
-    where created_date in (
-        select created_date
-        from {{ ref('fct_payments') }}
-        where source_loaded_at > {{ lookback_cutoff(this) }}
-    )
+    -- every attempt of those days
+    where created_date in (select changed_days.created_date from changed_days)
     {% endif %}
 
 ),

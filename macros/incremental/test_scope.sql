@@ -3,7 +3,7 @@
         sets it), only its rows with `column` (a load time) within var('lookback_hours') of the newest: the
         rows the incremental models could have rebuilt since the last run. -#}
     {%- if column and var('test_scope', 'all') == 'recent' -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ column ~ ' > ' ~ lookback_cutoff(relation, column) ~ ')') }}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ column ~ ' > ' ~ incremental_watermark(column, relation) ~ ')') }}
     {%- endif -%}
     {{ return(relation) }}
 {%- endmacro %}

@@ -3,7 +3,7 @@
     Snowflake is https only). fakesnow cannot create temporary tables ("TEMPORARY table names can only use
     the temp catalog"), which dbt-snowflake uses for an incremental model's new rows. On the emulator
     only, those rows go to a transient table instead; on Snowflake itself, nothing changes. What the emulator still cannot run is listed in SNOWFLAKE_EMULATOR_EXCLUDES
-    (loaders/tests/test_portability.py) and in the README.
+    (the Python test_portability.py) and in the README.
 -#}
 {% macro is_snowflake_emulator() %}
     {{ return(target.type == 'snowflake' and target.protocol == 'http') }}
