@@ -40,6 +40,9 @@ from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT
 from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
 from shopwarehouse.warehouse.snowflake import refusal as snowflake_refusal
 
+# Each case runs the command against a real server: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 DAY = "2024-03-02"
 # Three attempts with short waits: a fault that may pass is retried ("attempt 2 of 3" in the log), and a
 # configuration error must not be.

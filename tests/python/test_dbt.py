@@ -28,7 +28,7 @@ from shopwarehouse.surfaces.publish import publish
 from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
 
 # The module's tests share one built warehouse: run them on one worker, so it is built once.
-pytestmark = pytest.mark.xdist_group("dbt_duckdb")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_duckdb")]
 
 START = date(2024, 2, 16)  # across a month end: two cohorts on the dashboard
 # Marts compared between a day-by-day build and a full refresh: all but fct_order_fulfilment, which is built

@@ -29,7 +29,7 @@ from support.foreign_shop import (
 from shopwarehouse.landing.zone import LocalLanding
 
 # Each warehouse is built once for the module's tests: keep them on one worker.
-pytestmark = pytest.mark.xdist_group("foreign_shop")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("foreign_shop")]
 
 SCHEMA = {"duckdb": "main_marts", "postgres": "analytics_marts", "snowflake": "analytics_marts"}
 # Marts a day-by-day build must hold exactly as a full refresh does (fct_order_fulfilment is built on the

@@ -30,6 +30,11 @@ from shopwarehouse.warehouse import LoadError, open_warehouse
 from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
 
 
+# Loads into each warehouse, most through the command in a process of its own: left out of `make test-fast`
+# (test_ledger.py holds the fast unit tests of what a load picks).
+pytestmark = pytest.mark.slow
+
+
 def expected_rows(landing: Landing) -> tuple[Counter[str], set[str]]:
     """Rows per entity that a correct load holds, read independently of the loader, and the keys of the
     files whose content an earlier key already delivered (re-sent files)."""

@@ -158,6 +158,7 @@ def checksums(path: str) -> dict[str, tuple[int, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Settings) -> None:
     report = runner.run_day(day_settings, DAY, FAST, REPO)
     assert [step.name for step in report.steps] == STEP_NAMES
@@ -196,6 +197,7 @@ def without_tests(settings: Settings) -> Settings:
     return settings.with_overrides(dbt_selector="without_tests")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failing_step", STEP_NAMES)
 def test_a_transient_failure_in_any_step_is_retried_and_the_run_succeeds(
     day_settings: Settings, monkeypatch: pytest.MonkeyPatch, failing_step: str
@@ -219,6 +221,7 @@ def test_a_transient_failure_in_any_step_is_retried_and_the_run_succeeds(
     assert attempts == {name: 2 if name == failing_step else 1 for name in STEP_NAMES}
 
 
+@pytest.mark.slow
 def test_a_lasting_fault_fails_after_every_attempt_notifies_and_skips_the_later_steps(
     day_settings: Settings, monkeypatch: pytest.MonkeyPatch, webhook: tuple[str, list[bytes], list[int]]
 ) -> None:
@@ -241,6 +244,7 @@ def test_a_lasting_fault_fails_after_every_attempt_notifies_and_skips_the_later_
     assert sent["error"].startswith("load: OperationalError: could not connect")
 
 
+@pytest.mark.slow
 def test_a_missing_export_fails_the_run_at_once(day_settings: Settings) -> None:
     report = runner.run_day(day_settings, date(2024, 3, 9), FAST, REPO)  # nothing landed for that day
     check = report.steps[0]
@@ -252,12 +256,14 @@ def test_a_missing_export_fails_the_run_at_once(day_settings: Settings) -> None:
     assert warned.steps[0].status == WARNED
 
 
+@pytest.mark.slow
 def test_the_run_command_reports_each_step_and_fails_with_the_run(day_settings: Settings) -> None:
     result = cli("run", "--date", "2024-03-09", returncode=EXIT_FAILED)
     assert "check_landing    failed" in result.stdout
     assert ": failed" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_steps_run_one_process_each_as_an_orchestrator_runs_them(day_settings: Settings) -> None:
     # GIVEN each step run as its own task of one run, as Airflow and Step Functions do
     for name in STEP_NAMES:
@@ -280,6 +286,7 @@ def test_the_steps_run_one_process_each_as_an_orchestrator_runs_them(day_setting
     assert "is the run of 2024-03-03, not of 2024-03-02" in other.stderr
 
 
+@pytest.mark.slow
 def test_after_a_failed_step_the_notify_task_reports_it_and_fails_the_orchestrators_run(
     day_settings: Settings,
 ) -> None:
@@ -296,6 +303,7 @@ def test_after_a_failed_step_the_notify_task_reports_it_and_fails_the_orchestrat
     assert "--run-id 'a;b'" in cli("run", "--step", "load", "--run-id", "a;b", returncode=2).stderr
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_load_and_run_again_ends_as_a_clean_run(
     day_settings: Settings, tmp_path: Path
 ) -> None:
@@ -340,6 +348,7 @@ def look(path: Path) -> tuple[object, ...]:
         return tuple(orjson.loads(orjson.dumps(conn.execute(LOOK).fetchone())))
 
 
+@pytest.mark.slow
 def test_a_reader_querying_during_a_run_never_fails_and_sees_one_whole_run_or_the_next(
     day_settings: Settings, tmp_path: Path
 ) -> None:
@@ -372,6 +381,7 @@ def test_a_reader_querying_during_a_run_never_fails_and_sees_one_whole_run_or_th
         assert (orders, payments_day) == (kpi_orders, day)
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("backfill_two_weeks")
 def test_a_two_week_backfill_interrupted_on_day_6_resumes_and_ends_as_an_uninterrupted_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -414,6 +424,7 @@ def settings_for(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return without_tests(Settings.from_env())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("runs", "now", "state", "available"),
     [
@@ -437,6 +448,7 @@ def test_the_sla_is_met_by_a_run_that_did_not_fail_before_the_deadline(
     assert found.deadline == utc("2024-03-04T06:00")
 
 
+@pytest.mark.slow
 def test_the_sla_check_notifies_a_miss_and_exits_with_1(
     day_settings: Settings, webhook: tuple[str, list[bytes], list[int]]
 ) -> None:
@@ -467,6 +479,7 @@ def record_run(settings: Settings, run_id: str, day: date, status: str, finished
     ledger.record_run(settings, open_landing(settings), report)
 
 
+@pytest.mark.slow
 def test_status_shows_yesterdays_promise_pending_at_1_and_missed_or_met_at_7_utc(
     day_settings: Settings, webhook: tuple[str, list[bytes], list[int]]
 ) -> None:
@@ -510,6 +523,7 @@ def test_status_shows_yesterdays_promise_pending_at_1_and_missed_or_met_at_7_utc
     assert "SLA pending: data for 2024-03-04" in status_at("2024-03-05T02:00:00+01:00")
 
 
+@pytest.mark.slow
 def test_run_without_a_date_runs_yesterday_by_the_clock(day_settings: Settings) -> None:
     # At 01:00 UTC on 2024-03-10, yesterday is 2024-03-09, whose exports have not landed: the run says so
     result = cli("run", env={"SHOPWAREHOUSE_NOW": "2024-03-10T01:00:00Z"}, returncode=EXIT_FAILED)
@@ -525,6 +539,7 @@ def past_runs_started() -> list[tuple[str, date, datetime]]:
         return conn.execute("select run_id, run_date, started_at from ops.pipeline_runs").fetchall()
 
 
+@pytest.mark.slow
 def test_a_clock_that_is_not_a_time_stops_every_command_before_it_starts(day_settings: Settings) -> None:
     for value, reason in (("01:00", "is not a date and time"), ("2024-03-04T01:00:00", "has no time zone")):
         result = cli("status", env={"SHOPWAREHOUSE_NOW": value}, returncode=2)

@@ -38,7 +38,7 @@ from shopwarehouse.surfaces.publish import open_published, publish
 START = date(2024, 3, 1)
 
 # The module's tests share the three built warehouses: run them on one worker, so each is built once.
-pytestmark = pytest.mark.xdist_group("portability")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("portability")]
 
 # What the Snowflake emulator cannot run, and why; dbt runs everything else there. (On Snowflake itself
 # all of it runs.) The README lists the same.

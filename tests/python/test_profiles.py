@@ -11,6 +11,7 @@ import yaml
 from support import REPO, dbt
 
 
+@pytest.mark.slow
 def test_duckdb_is_the_default_target(tmp_path: Path) -> None:
     # (test_dbt.py builds the project on it, from loaded data)
     env = {"SHOPWAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}
@@ -19,12 +20,14 @@ def test_duckdb_is_the_default_target(tmp_path: Path) -> None:
     assert "Connection test: [OK connection ok]" in debug.stdout
 
 
+@pytest.mark.slow
 def test_postgres_target_connects(tmp_path: Path, postgres_database: str) -> None:
     env = {"SHOPWAREHOUSE_TARGET": "postgres", "SHOPWAREHOUSE_PG_DATABASE": postgres_database}
     debug = dbt("debug", env=env, tmp_path=tmp_path)
     assert "Connection test: [OK connection ok]" in debug.stdout
 
 
+@pytest.mark.slow
 def test_snowflake_target_connects_to_fakesnow(tmp_path: Path, fakesnow_port: int) -> None:
     env = {"SHOPWAREHOUSE_TARGET": "snowflake", "SHOPWAREHOUSE_FAKESNOW_PORT": str(fakesnow_port)}
     debug = dbt("debug", env=env, tmp_path=tmp_path)

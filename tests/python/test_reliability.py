@@ -28,6 +28,9 @@ from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding, open_landing
 from shopwarehouse.pipeline.report import EXIT_TRANSIENT
 
+# Every scenario starts the pipeline's commands in processes of their own: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ATTEMPTS = 10
 DAYS = 4
 START = date(2024, 3, 1)

@@ -60,6 +60,7 @@ def test_the_credential_search_finds_what_it_looks_for(line: str) -> None:
     assert CREDENTIALS.search(line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warehouse_target", ["postgres"], indirect=True)
 def test_a_password_appears_in_no_output_log_or_artefact_of_a_run(
     warehouse_target: WarehouseTarget, tmp_path: Path
@@ -112,6 +113,7 @@ def test_a_hostile_entity_name_on_the_command_line_is_refused(name: str) -> None
     assert "Invalid value for '--entity'" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warehouse_target", ["duckdb", "postgres"], indirect=True)
 def test_hostile_file_names_are_loaded_as_data_or_quarantined_and_never_run(
     warehouse_target: WarehouseTarget, tmp_path: Path
@@ -153,6 +155,7 @@ def test_hostile_file_names_are_loaded_as_data_or_quarantined_and_never_run(
 ANALYST = "shopwarehouse_analyst"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warehouse_target", ["postgres"], indirect=True)
 def test_the_analyst_role_reads_every_mart_and_nothing_else(
     warehouse_target: WarehouseTarget, tmp_path: Path
@@ -200,6 +203,7 @@ def test_the_analyst_role_reads_every_mart_and_nothing_else(
     }
 
 
+@pytest.mark.slow
 def test_after_an_erasure_lands_no_table_nor_the_published_copy_holds_the_persons_data(
     tmp_path: Path,
 ) -> None:
