@@ -27,7 +27,7 @@ from bench_generate import ORDERS_PER_LEVEL_DAY
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.zone import LocalLanding
-from shopwarehouse.load.tables import identifier
+from shopwarehouse.warehouse.base import identifier
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,11 @@ class Figures:
 
 def load_with_loader(landing_dir: str, database: str) -> Figures:
     from shopwarehouse.load.loader import LoadOptions, run_load
-    from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+    from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
+    from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
     started = time.perf_counter()
-    with DuckDBWarehouse(Path(database)) as warehouse:
+    with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(Path(database)))) as warehouse:
         summary = run_load(LocalLanding(Path(landing_dir)), warehouse, LoadOptions())
     seconds = time.perf_counter() - started
     return Figures(seconds, sum(o.rows for o in summary.outcomes), _peak_mb())

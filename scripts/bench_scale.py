@@ -30,8 +30,9 @@ import pyarrow as pa
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import _Ledger
+from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
 from shopwarehouse.load.tables import LEDGER_COLUMNS, LEDGER_TABLE, RAW_SCHEMA
-from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
 log = logging.getLogger("bench_scale")
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +41,7 @@ DAY = date(2024, 3, 1)
 
 def ledger_lookup(root: Path, rows: int) -> dict[str, str]:
     """The ledger read that decides what is loaded already (``seen_files``, indexed) at ``rows`` rows."""
-    warehouse = DuckDBWarehouse(root / "ledger.duckdb")
+    warehouse = DuckDBRawLoader(DuckDBClient(DuckDBCredentials(root / "ledger.duckdb")))
     warehouse.prepare()
     now = datetime.now(UTC)
     names = [name for name, _ in LEDGER_COLUMNS]
@@ -57,8 +58,8 @@ def ledger_lookup(root: Path, rows: int) -> dict[str, str]:
         "finished_at": [now] * rows,
     }
     table = pa.table({name: values[name] for name in names})
-    warehouse.connection.register("ledger_rows", table)
-    warehouse.connection.execute(f"insert into {RAW_SCHEMA}.{LEDGER_TABLE} select * from ledger_rows")
+    warehouse.client.connection.register("ledger_rows", table)
+    warehouse.client.execute(f"insert into {RAW_SCHEMA}.{LEDGER_TABLE} select * from ledger_rows")
     timings = []
     for _ in range(5):
         started = time.perf_counter()

@@ -21,6 +21,7 @@ from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.s3 import ensure_landing_bucket, make_client
 from shopwarehouse.landing.zone import Landing, LandingUnavailable, open_landing
 from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, new_load_id, run_load
+from shopwarehouse.load.raw import LoadError, RawLoader, check_landing, open_raw_loader
 from shopwarehouse.load.report import summary_table
 from shopwarehouse.pipeline import lock, notify
 from shopwarehouse.pipeline.ledger import past_runs
@@ -33,7 +34,6 @@ from shopwarehouse.pipeline.sla import MISSED, sla_state
 from shopwarehouse.surfaces.dashboard import NoKpis, write_dashboard
 from shopwarehouse.surfaces.docs import build_site, server
 from shopwarehouse.surfaces.publish import NotPublished
-from shopwarehouse.warehouse import LoadError, Warehouse, open_warehouse
 from shopwarehouse.warehouse.profile import ProfileError
 
 log = logging.getLogger("shopwarehouse")
@@ -231,10 +231,9 @@ def load_command(
     )
     landing = open_landing(settings)
     try:
-        writer = (
-            contextlib.nullcontext() if dry_run else lock.holding(settings, landing, f"load {new_load_id()}")
-        )
-        with writer, open_warehouse(settings, landing) as warehouse:
+        check_landing(settings, landing)  # before the lease: a configuration error connects to nothing
+        writer = contextlib.nullcontext() if dry_run else lock.holding(settings, f"load {new_load_id()}")
+        with writer, open_raw_loader(settings, landing) as warehouse:
             summary = _load_with_progress(landing, warehouse, options)
     except Exception as error:
         # A dropped connection, throttling that outlasted the retries...: what was committed stays, with its
@@ -266,7 +265,7 @@ def _exit_if_it_may_pass(ctx: click.Context, error: Exception, what: str, then: 
     ctx.exit(EXIT_TRANSIENT)
 
 
-def _load_with_progress(landing: Landing, warehouse: Warehouse, options: LoadOptions) -> LoadSummary:
+def _load_with_progress(landing: Landing, warehouse: RawLoader, options: LoadOptions) -> LoadSummary:
     """On a terminal, a progress bar over the files (per-file log lines quietened); otherwise log lines."""
     if not sys.stderr.isatty():
         return run_load(landing, warehouse, options)
@@ -351,9 +350,7 @@ def report_command(ctx: click.Context, out: Path | None) -> None:
     and retention cohorts, each chart titled with its definition. On DuckDB it reads the published copy."""
     settings = _settings(ctx)
     try:
-        written = write_dashboard(
-            settings, Path.cwd(), open_landing(settings), out or Path(settings.report_path)
-        )
+        written = write_dashboard(settings, Path.cwd(), out or Path(settings.report_path))
     except (NotPublished, NoKpis, StepFailed) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"KPI dashboard: {written}")
@@ -416,7 +413,7 @@ def status_command(ctx: click.Context, last: int, check_sla: bool) -> None:
     """The last runs from the run ledger, and whether yesterday's data was available by its promised time
     (SHOPWAREHOUSE_SLA_DEADLINE_UTC)."""
     settings = _settings(ctx)
-    runs = past_runs(settings, open_landing(settings))
+    runs = past_runs(settings)
     for run in runs[-last:]:
         finished = f"{run.finished_at:%Y-%m-%d %H:%M}"
         click.echo(f"{run.run_id}  {run.run_date}  {run.status:<10}{finished}  {run.error or ''}")

@@ -38,6 +38,7 @@ from shopwarehouse.landing.s3 import aws_client
 from shopwarehouse.landing.zone import LocalLanding, open_landing
 from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT
 from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries, is_transient
+from shopwarehouse.warehouse.snowflake import SnowflakeCredentials
 from shopwarehouse.warehouse.snowflake import refusal as snowflake_refusal
 
 # Each case runs the command against a real server: left out of `make test-fast`.
@@ -559,7 +560,7 @@ def test_snowflake_login_refusals_are_configuration_errors(
         msg=f"Failed to connect to DB: acme-prod.snowflakecomputing.com:443. {said}", errno=errno,
         sqlstate=sqlstate,
     )  # fmt: skip
-    refused = snowflake_refusal(error, SNOWFLAKE)
+    refused = snowflake_refusal(error, SnowflakeCredentials.from_profile(SNOWFLAKE))
     assert refused is not None
     assert str(refused).startswith(
         f'Snowflake account acme-prod (user "LOADER") refused the login ({errno}: '
@@ -572,7 +573,7 @@ def test_an_unreachable_snowflake_is_not_a_configuration_error() -> None:
     error = snowflake.connector.errors.OperationalError(
         msg="Failed to execute request: HTTPSConnectionPool: Max retries exceeded", errno=250003
     )
-    assert snowflake_refusal(error, SNOWFLAKE) is None
+    assert snowflake_refusal(error, SnowflakeCredentials.from_profile(SNOWFLAKE)) is None
     assert is_transient(error)
 
 

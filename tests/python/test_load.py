@@ -26,9 +26,9 @@ from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX, STAGE_PR
 from shopwarehouse.landing.zone import Landing, LocalLanding
 from shopwarehouse.load import validate
 from shopwarehouse.load.loader import LoadOptions, run_load
-from shopwarehouse.warehouse import LoadError, open_warehouse
-from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
-
+from shopwarehouse.load.raw import LoadError, open_raw_loader
+from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
+from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
 # Loads into each warehouse, most through the command in a process of its own: left out of `make test-fast`
 # (test_ledger.py holds the fast unit tests of what a load picks).
@@ -142,7 +142,7 @@ def test_failure_after_copy_before_commit_leaves_nothing(
 
     # GIVEN a warehouse that fails on the third file, after its rows were copied, before the commit
     # (one file per batch, so the two files before it are committed)
-    with open_warehouse(settings, landing) as warehouse:
+    with open_raw_loader(settings, landing) as warehouse:
         insert_ledger = warehouse._insert_ledger
         calls = []
 
@@ -162,7 +162,7 @@ def test_failure_after_copy_before_commit_leaves_nothing(
     assert loaded == sum(r[0] for r in warehouse_target.query("select row_count from raw._load_files"))
 
     # WHEN the load runs again THEN every row is there exactly once
-    with open_warehouse(settings, landing) as warehouse:
+    with open_raw_loader(settings, landing) as warehouse:
         run_load(landing, warehouse, LoadOptions())
     assert raw_counts(warehouse_target) == rows
     assert_each_row_once(warehouse_target)
@@ -365,7 +365,7 @@ def test_dry_run_validates_and_writes_nothing(warehouse_target: WarehouseTarget,
     landing.put("raw/orders/date=2024-03-01/bad.csv", b"")
     before = sorted(obj.key for obj in landing.list())
     settings = Settings.from_env().with_overrides(landing=landing.url)
-    with open_warehouse(settings, landing) as warehouse:
+    with open_raw_loader(settings, landing) as warehouse:
         statuses = Counter(o.status for o in run_load(landing, warehouse, LoadOptions(dry_run=True)).outcomes)
     assert statuses == {"valid": len(before) - 2, "duplicate": 1, "quarantined": 1}
     result = cli("load", "--dry-run", env={"SHOPWAREHOUSE_LANDING": landing.url}, returncode=1)
@@ -404,13 +404,16 @@ def test_a_file_loaded_in_parts_holds_what_it_holds_loaded_whole(
     options = GenerateOptions(start=START, days=2, seed=3, orders_per_day=200, file_format=file_format,
                               gzip=gzipped)  # fmt: skip
     generate(landing, options)
-    with DuckDBWarehouse(tmp_path / "whole.duckdb") as warehouse:
+    with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(tmp_path / "whole.duckdb"))) as warehouse:
         whole = run_load(landing, warehouse, LoadOptions())
     # WHEN they are loaded again into another warehouse with every file over the streaming size, read in
     # parts of a few KiB (or 50 Parquet rows) and loaded 120 rows at a time
     monkeypatch.setattr(validate, "PART_BYTES", 4096)
     monkeypatch.setattr(validate, "PARQUET_PART_ROWS", 50)
-    with caplog.at_level(logging.INFO), DuckDBWarehouse(tmp_path / "parts.duckdb") as warehouse:
+    with (
+        caplog.at_level(logging.INFO),
+        DuckDBRawLoader(DuckDBClient(DuckDBCredentials(tmp_path / "parts.duckdb"))) as warehouse,
+    ):
         parts = run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=120))
     # THEN each file was validated in parts and loaded in parts
     assert [record.message for record in caplog.records if "part by part" in record.message]
@@ -463,7 +466,7 @@ def test_a_bad_value_deep_in_a_large_file_quarantines_it_whole(
     monkeypatch.setattr(validate, "PART_BYTES", 4096)
     settings = Settings.from_env().with_overrides(landing=landing.url)
     # WHEN it is loaded as a file too large to hold
-    with open_warehouse(settings, landing) as warehouse:
+    with open_raw_loader(settings, landing) as warehouse:
         summary = run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=100))
     # THEN it is quarantined whole, at its line and column, and nothing of it is loaded; the rest is
     (rejected,) = summary.rejected
@@ -501,7 +504,7 @@ def test_a_large_file_replaced_while_it_loads_is_not_loaded_and_the_next_load_ta
     landing = ReplacedWhileLoading(tmp_path / "landing", key)
     settings = Settings.from_env().with_overrides(landing=landing.url)
     # WHEN it is loaded as a file too large to hold
-    with open_warehouse(settings, landing) as warehouse, pytest.raises(LoadError) as failed:
+    with open_raw_loader(settings, landing) as warehouse, pytest.raises(LoadError) as failed:
         run_load(landing, warehouse, LoadOptions(stream_file_bytes=1, batch_rows=100))
     # THEN the load fails naming the file, with nothing of it loaded or recorded; the files before it are kept
     assert f"{key} changed while it was being loaded" in str(failed.value)

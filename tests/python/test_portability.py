@@ -29,7 +29,7 @@ from support import (
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
-from shopwarehouse.landing.zone import LocalLanding, open_landing
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.surfaces import dashboard
 from shopwarehouse.surfaces import publish as publishing
 from shopwarehouse.surfaces.dashboard import read_kpis
@@ -175,7 +175,7 @@ def test_the_dashboard_reads_the_same_kpis_on_every_warehouse(
             monkeypatch.setenv(variable, value)
         settings = Settings.from_env()
         assert (publish(settings) is None) == (name != "duckdb")
-        with open_published(settings, open_landing(settings)) as connection:
+        with open_published(settings) as connection:
             read[name] = (settings, read_kpis(connection, publishing.marts_schema(settings)))
     # THEN every warehouse gives the dashboard the same figures
     duckdb_settings, reference = read["duckdb"]

@@ -22,10 +22,10 @@ from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.contract import ENTITIES, STAGE_PREFIX
 from shopwarehouse.landing.zone import Landing, S3Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.raw.base import LoadError, to_csv
+from shopwarehouse.load.raw.redshift import RedshiftRawLoader
 from shopwarehouse.load.tables import raw_columns
-from shopwarehouse.warehouse import LoadError
-from shopwarehouse.warehouse.base import to_csv
-from shopwarehouse.warehouse.redshift import RedshiftWarehouse
+from shopwarehouse.warehouse.redshift import RedshiftClient
 
 ROLE = "arn:aws:iam::123456789012:role/shopwarehouse-loader"
 COPY = re.compile(
@@ -110,7 +110,7 @@ def test_copy_statements_and_manifests_for_each_source_format(
 ) -> None:
     landing = one_day(s3_settings, f"{file_format}{gz}", file_format, gz)
     cluster = RecordingCluster(landing)
-    summary = run_load(landing, RedshiftWarehouse(cluster, landing, ROLE), LoadOptions())
+    summary = run_load(landing, RedshiftRawLoader(RedshiftClient(cluster), landing, ROLE), LoadOptions())
 
     copies = [COPY.fullmatch(sql) for sql in cluster.statements if sql.startswith("copy ")]
     assert len(copies) == len(summary.outcomes) == len(ENTITIES)  # one file per entity
@@ -151,7 +151,7 @@ def test_refused_copy_reports_the_load_errors_and_rolls_back(s3_settings: Settin
     landing = one_day(s3_settings, "refused", "csv", False)
     cluster = RecordingCluster(landing, fail_copy=True)
     with pytest.raises(LoadError, match=r"line 7 column total_amount: Invalid digit, Value 's'"):
-        run_load(landing, RedshiftWarehouse(cluster, landing, ROLE), LoadOptions())
+        run_load(landing, RedshiftRawLoader(RedshiftClient(cluster), landing, ROLE), LoadOptions())
     assert cluster.rollbacks >= 1
     assert not any(sql.startswith("insert into raw._load_files") for sql in cluster.statements)
     assert not landing.list(STAGE_PREFIX)
@@ -161,10 +161,14 @@ def test_default_role_and_a_local_landing_zone(s3_settings: Settings, tmp_path: 
     landing: Landing = one_day(s3_settings, "default-role", "csv", False)
     assert isinstance(landing, S3Landing)
     cluster = RecordingCluster(landing)
-    run_load(landing, RedshiftWarehouse(cluster, landing, "default"), LoadOptions(entities=("products",)))
+    run_load(
+        landing,
+        RedshiftRawLoader(RedshiftClient(cluster), landing, "default"),
+        LoadOptions(entities=("products",)),
+    )
     assert any(" iam_role default manifest " in sql for sql in cluster.statements)
     with pytest.raises(ValueError, match="Redshift loads from S3"):
-        RedshiftWarehouse(cluster, open_landing(Settings(landing=str(tmp_path))), ROLE)
+        RedshiftRawLoader(RedshiftClient(cluster), open_landing(Settings(landing=str(tmp_path))), ROLE)
 
 
 def test_staged_decimals_never_carry_an_exponent() -> None:

@@ -15,7 +15,7 @@ from support import REPO, WarehouseTarget, cli, dbt, duckdb_env
 
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
-from shopwarehouse.load.tables import identifier
+from shopwarehouse.warehouse.base import identifier
 
 PASSWORD = "Zq7-distinctive-Pw-9wK4"  # noqa: S105 (a marker to search for, not a credential)
 

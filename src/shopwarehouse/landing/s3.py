@@ -105,6 +105,24 @@ def configuration_problem(error: BaseException, url: str, endpoint_url: str | No
     return None
 
 
+# S3 error codes that say "try again later", not "this request is wrong".
+THROTTLING_CODES = {
+    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeoutException",
+    "InternalError", "ServiceUnavailable", "503", "500",
+}  # fmt: skip
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error``, from the S3 client, is throttling, a server's momentary error or the network, so a
+    retry may succeed."""
+    import botocore.exceptions
+
+    if isinstance(error, botocore.exceptions.ClientError):
+        return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    # endpoint unreachable, connection closed, read timeout
+    return isinstance(error, botocore.exceptions.ConnectionError)
+
+
 def split_url(url: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix/")``; the prefix is empty or ends in '/'."""
     if not url.startswith("s3://"):

@@ -42,6 +42,7 @@ import pyarrow as pa
 from shopwarehouse import clock
 from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing.zone import LandedObject, Landing
+from shopwarehouse.load.raw import LoadError, RawLoader, SeenFile
 from shopwarehouse.load.tables import LedgerEntry, Status
 from shopwarehouse.load.validate import (
     PART_BYTES,
@@ -51,7 +52,6 @@ from shopwarehouse.load.validate import (
     validate,
     validate_parts,
 )
-from shopwarehouse.warehouse import LoadError, SeenFile, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def select_files(landing: Landing, options: LoadOptions) -> list[tuple[str, Land
 
 def run_load(
     landing: Landing,
-    warehouse: Warehouse,
+    warehouse: RawLoader,
     options: LoadOptions,
     on_file: Callable[[FileOutcome, int], None] = lambda outcome, total: None,
 ) -> LoadSummary:
@@ -268,7 +268,7 @@ class _Run:
     one bulk statement and committed with every ledger row recorded since the last commit: once the batch
     holds ``batch_rows`` rows, when the entity changes, and at the end."""
 
-    def __init__(self, landing: Landing, warehouse: Warehouse, options: LoadOptions, summary: LoadSummary):
+    def __init__(self, landing: Landing, warehouse: RawLoader, options: LoadOptions, summary: LoadSummary):
         self.landing, self.warehouse, self.options, self.summary = landing, warehouse, options, summary
         self.ledger = _Ledger(warehouse.seen_files() if warehouse.ledger_exists() else [])
         self.batch_entity = ""

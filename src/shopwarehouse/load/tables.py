@@ -7,7 +7,6 @@ Every backend creates the same tables from these definitions, mapping :class:`Co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,16 +42,6 @@ LEDGER_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("started_at", T),
     ("finished_at", T),
 )
-
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def identifier(name: str) -> str:
-    """``name`` for use in SQL. Every identifier the loaders write comes from the contract or this module, so
-    a name outside ``[a-z_][a-z0-9_]*`` is a bug, refused rather than quoted."""
-    if not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"{name!r} is not a plain lowercase SQL identifier")
-    return name
 
 
 def raw_columns(entity: str) -> tuple[tuple[str, ColumnType], ...]:

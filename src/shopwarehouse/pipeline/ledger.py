@@ -14,11 +14,11 @@ from datetime import date, datetime
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing.contract import ColumnType
-from shopwarehouse.landing.zone import Landing
 from shopwarehouse.pipeline.report import COUNTS, RunReport, StepResult
-from shopwarehouse.warehouse import open_warehouse
+from shopwarehouse.warehouse import open_client
 
 OPS_SCHEMA = "ops"
+"""The pipeline's own tables: the run ledger and the writer's lease (:mod:`shopwarehouse.pipeline.lock`)."""
 RUNS, STEPS = "pipeline_runs", "pipeline_steps"
 S, INT, D, T = ColumnType.STRING, ColumnType.INTEGER, ColumnType.DATE, ColumnType.TIMESTAMP
 
@@ -41,25 +41,25 @@ class PastRun:
     error: str | None
 
 
-def record_step(settings: Settings, landing: Landing, run_id: str, run_date: date, number: int,
+def record_step(settings: Settings, run_id: str, run_date: date, number: int,
                 step: StepResult) -> None:  # fmt: skip
     row = (run_id, run_date, number, step.name, step.status, step.attempts, step.started_at, step.finished_at,
            *(getattr(step, count) for count in COUNTS), step.detail)  # fmt: skip
-    with open_warehouse(settings, landing) as warehouse:
+    with open_client(settings) as warehouse:
         warehouse.append_rows(OPS_SCHEMA, STEPS, STEP_COLUMNS, [row])
 
 
-def record_run(settings: Settings, landing: Landing, report: RunReport) -> None:
+def record_run(settings: Settings, report: RunReport) -> None:
     row = (report.run_id, report.run_date, report.target, report.status, report.started_at,
            report.finished_at, *(report.total(count) for count in COUNTS), report.error)  # fmt: skip
-    with open_warehouse(settings, landing) as warehouse:
+    with open_client(settings) as warehouse:
         warehouse.append_rows(OPS_SCHEMA, RUNS, RUN_COLUMNS, [row])
 
 
-def steps_of(settings: Settings, landing: Landing, run_id: str) -> tuple[date | None, dict[str, StepResult]]:
+def steps_of(settings: Settings, run_id: str) -> tuple[date | None, dict[str, StepResult]]:
     """The day of run ``run_id`` (``None`` if no step of it is recorded) and the last row of each of its
     steps. The ledger holds a few rows a day, so they are read whole and picked here."""
-    with open_warehouse(settings, landing) as warehouse:
+    with open_client(settings) as warehouse:
         rows = warehouse.select_rows(OPS_SCHEMA, STEPS, STEP_COLUMNS, order_by="finished_at")
     run_date, steps = None, {}
     for row in rows:
@@ -75,11 +75,11 @@ def steps_of(settings: Settings, landing: Landing, run_id: str) -> tuple[date | 
     return run_date, steps
 
 
-def past_runs(settings: Settings, landing: Landing) -> list[PastRun]:
+def past_runs(settings: Settings) -> list[PastRun]:
     """Every run recorded, oldest first."""
     wanted = ("run_id", "run_date", "status", "finished_at", "error")
     columns = [column for column in RUN_COLUMNS if column[0] in wanted]
-    with open_warehouse(settings, landing) as warehouse:
+    with open_client(settings) as warehouse:
         rows = warehouse.select_rows(OPS_SCHEMA, RUNS, columns, order_by="finished_at")
     return [PastRun(run_id, _day(run_date), status, finished, error)
             for run_id, run_date, status, finished, error in rows]  # fmt: skip

@@ -27,19 +27,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import duckdb
-
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
+from shopwarehouse.errors import Fault, WarehouseBusy
 from shopwarehouse.landing.contract import ColumnType
-from shopwarehouse.landing.zone import Landing
-from shopwarehouse.load.tables import identifier
-from shopwarehouse.warehouse import Warehouse, open_warehouse
-from shopwarehouse.warehouse.base import literal, qualified
+from shopwarehouse.pipeline.ledger import OPS_SCHEMA
+from shopwarehouse.warehouse import SqlClient, fault_of, open_client
+from shopwarehouse.warehouse.base import identifier, literal, qualified
 
 log = logging.getLogger(__name__)
 
-OPS_SCHEMA = "ops"
 LOCK_TABLE = "pipeline_lock"
 LOCK_NAME = "writer"
 S, INT, T = ColumnType.STRING, ColumnType.INTEGER, ColumnType.TIMESTAMP
@@ -82,7 +79,7 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _read(warehouse: Warehouse) -> Lease:
+def _read(warehouse: SqlClient) -> Lease:
     table = qualified(LOCK_TABLE, OPS_SCHEMA)
     mark = warehouse.placeholder
     rows = warehouse.transact(
@@ -92,7 +89,7 @@ def _read(warehouse: Warehouse) -> Lease:
     return Lease(*rows[0]) if rows else Lease(None, None, None, None, None)
 
 
-def _create(warehouse: Warehouse) -> None:
+def _create(warehouse: SqlClient) -> None:
     """The lease's table, where missing, created with its one row by one statement.
 
     Not ``create table if not exists`` and then an insert where the row is missing: two claimants that
@@ -109,15 +106,15 @@ def _create(warehouse: Warehouse) -> None:
     )
     table = qualified(LOCK_TABLE, OPS_SCHEMA)
     try:
-        warehouse.transact([(f"create schema if not exists {identifier(OPS_SCHEMA)}", ()),
-                            (f"create table {table} as select {row}", ())])  # fmt: skip
+        warehouse.run_ddl([f"create schema if not exists {identifier(OPS_SCHEMA)}",
+                           f"create table {table} as select {row}"])  # fmt: skip
     except Exception:
         if not warehouse.table_exists(OPS_SCHEMA, LOCK_TABLE):
             raise
         log.info("another claimant created %s.%s first", OPS_SCHEMA, LOCK_TABLE)
 
 
-def _claim(warehouse: Warehouse, holder: str, ttl: timedelta) -> Lease:
+def _claim(warehouse: SqlClient, holder: str, ttl: timedelta) -> Lease:
     """One attempt: take the lease if it is free; the lease as it then is."""
     table = qualified(LOCK_TABLE, OPS_SCHEMA)
     mark = warehouse.placeholder
@@ -137,7 +134,7 @@ def _claim(warehouse: Warehouse, holder: str, ttl: timedelta) -> Lease:
     return _read(warehouse)
 
 
-def acquire(settings: Settings, landing: Landing, holder: str) -> None:
+def acquire(settings: Settings, holder: str) -> None:
     """Take the warehouse's writer lease for ``holder`` (a run id or load id), waiting up to
     ``settings.lock_wait_seconds`` for it; :class:`LockHeld` if it stays taken."""
     deadline = time.monotonic() + settings.lock_wait_seconds
@@ -145,17 +142,17 @@ def acquire(settings: Settings, landing: Landing, holder: str) -> None:
     races = 0
     while True:
         try:
-            with open_warehouse(settings, landing) as warehouse:
+            with open_client(settings) as warehouse:
                 lease = _claim(warehouse, holder, ttl)
             if lease.holder == holder:
                 log.info("writer lease taken by %s", holder)
                 return
             busy = f"another writer holds the warehouse: {lease}"
-        except duckdb.IOException as error:  # the file is open for writing in another process
-            busy = f"the warehouse file is in use by another process ({error})"
+        except WarehouseBusy as error:  # the DuckDB file is open for writing in another process
+            busy = str(error)
         except Exception as error:
             # Claimants racing to create the schema or to update the row: one wins, look again.
-            if not _lost_race(error) or races == 3:
+            if fault_of(error) is not Fault.LOST_RACE or races == 3:
                 raise
             races += 1
             continue
@@ -168,20 +165,9 @@ def acquire(settings: Settings, landing: Landing, holder: str) -> None:
         time.sleep(_POLL_SECONDS)
 
 
-def _lost_race(error: Exception) -> bool:
-    import psycopg2.extensions
-
-    return isinstance(
-        error,
-        psycopg2.IntegrityError  # two "create schema if not exists" at once
-        | psycopg2.extensions.TransactionRollbackError  # a serialization failure
-        | duckdb.TransactionException,  # a write-write conflict
-    )
-
-
-def release(settings: Settings, landing: Landing, holder: str) -> None:
+def release(settings: Settings, holder: str) -> None:
     """Give the lease back, if ``holder`` still has it."""
-    with open_warehouse(settings, landing) as warehouse:
+    with open_client(settings) as warehouse:
         mark = warehouse.placeholder
         warehouse.transact(
             [(f"update {qualified(LOCK_TABLE, OPS_SCHEMA)} set holder = null, host = null, pid = null, "
@@ -192,9 +178,9 @@ def release(settings: Settings, landing: Landing, holder: str) -> None:
 
 
 @contextmanager
-def holding(settings: Settings, landing: Landing, holder: str) -> Iterator[None]:
-    acquire(settings, landing, holder)
+def holding(settings: Settings, holder: str) -> Iterator[None]:
+    acquire(settings, holder)
     try:
         yield
     finally:
-        release(settings, landing, holder)
+        release(settings, holder)

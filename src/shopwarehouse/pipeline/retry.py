@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from shopwarehouse.errors import ConfigurationError, TransientError
+from shopwarehouse.errors import ConfigurationError, Fault, TransientError
+from shopwarehouse.landing import s3
+from shopwarehouse.landing.zone import LandingUnavailable
+from shopwarehouse.warehouse import fault_of
 
 if TYPE_CHECKING:
     from shopwarehouse.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# S3 error codes that say "try again later", not "this request is wrong".
-THROTTLING_CODES = {
-    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeoutException",
-    "InternalError", "ServiceUnavailable", "503", "500",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,33 +49,16 @@ def is_transient(error: BaseException) -> bool:
     in place of the driver's error when the server refused the configuration itself (no such database or
     role, a wrong password, no such bucket), which the drivers report with the same exception classes as a
     refused or dropped connection."""
-    import botocore.exceptions
-    import duckdb
-    import psycopg2
-    import snowflake.connector.errors
-
-    from shopwarehouse.landing.zone import LandingUnavailable
-
     if isinstance(error, ConfigurationError):
         return False
     if isinstance(error, TransientError | ConnectionError | TimeoutError):
         return True
-    if "redshift_connector" in sys.modules:  # only a Redshift target imports the driver
-        from shopwarehouse.warehouse.redshift import connection_lost
-
-        if connection_lost(error):
-            return True
     if isinstance(error, LandingUnavailable):  # as transient as what the S3 client gave up on
         return error.__cause__ is not None and is_transient(error.__cause__)
-    if isinstance(error, botocore.exceptions.ClientError):
-        return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
-    return isinstance(
-        error,
-        botocore.exceptions.ConnectionError  # endpoint unreachable, connection closed, read timeout
-        | psycopg2.OperationalError  # server gone, connection refused or terminated
-        | snowflake.connector.errors.OperationalError
-        | duckdb.IOException,  # the warehouse file is locked by another process
-    )
+    fault = fault_of(error)  # a warehouse driver's error: its client says what it means
+    if fault is not None:
+        return fault is Fault.TRANSIENT
+    return s3.is_transient(error)
 
 
 def call_with_retries(

@@ -32,6 +32,7 @@ from shopwarehouse.errors import ConfigurationError, StepFailed
 from shopwarehouse.landing.contract import ENTITIES, partition_prefix
 from shopwarehouse.landing.zone import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
+from shopwarehouse.load.raw import open_raw_loader
 from shopwarehouse.load.tables import Status
 from shopwarehouse.pipeline import ledger, lock, notify
 from shopwarehouse.pipeline.report import (
@@ -49,7 +50,7 @@ from shopwarehouse.surfaces.dashboard import describe_unknown_codes, read_unknow
 from shopwarehouse.surfaces.docs import build_site
 from shopwarehouse.surfaces.publish import marts_schema, publish
 from shopwarehouse.transform.dbt import invoke_dbt, target_dir
-from shopwarehouse.warehouse import open_warehouse
+from shopwarehouse.warehouse import open_client
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -92,7 +93,7 @@ def _load(ctx: _Context) -> Outcome:
         stream_file_bytes=ctx.settings.stream_file_bytes,
         batch_rows=ctx.settings.load_batch_rows,
     )
-    with open_warehouse(ctx.settings, ctx.landing) as warehouse:
+    with open_raw_loader(ctx.settings, ctx.landing) as warehouse:
         summary = run_load(ctx.landing, warehouse, options)
     loaded = [o for o in summary.outcomes if o.status == Status.LOADED]
     rows = sum(o.rows for o in loaded)
@@ -164,7 +165,7 @@ def _quality_gate(ctx: _Context) -> Outcome:
         raise StepFailed(f"run {ctx.run_id} has no finished build step to judge")
     if build.tests_failed:
         raise StepFailed(f"{build.tests_failed} error-severity tests failed ({build.detail})")
-    with open_warehouse(ctx.settings, ctx.landing) as warehouse:
+    with open_client(ctx.settings) as warehouse:
         unknown = read_unknown_codes(warehouse, marts_schema(ctx.settings))
     codes = f"; unknown codes: {describe_unknown_codes(unknown)}" if unknown else ""
     if build.tests_warned:
@@ -188,7 +189,7 @@ def _publish(ctx: _Context) -> Outcome:
 
 
 def _dashboard(ctx: _Context) -> Outcome:
-    out = write_dashboard(ctx.settings, ctx.project_dir, ctx.landing, Path(ctx.settings.report_path))
+    out = write_dashboard(ctx.settings, ctx.project_dir, Path(ctx.settings.report_path))
     return Outcome(SUCCEEDED, f"KPI dashboard written to {out}")
 
 
@@ -254,13 +255,13 @@ def _record(ctx: _Context, number: int, result: StepResult, policy: RetryPolicy)
     ctx.done[result.name] = result
     log.info("step %s", orjson.dumps({"run_id": ctx.run_id, "run_date": ctx.day, **asdict(result)}).decode())
     call_with_retries(
-        lambda: ledger.record_step(ctx.settings, ctx.landing, ctx.run_id, ctx.day, number, result), policy,
+        lambda: ledger.record_step(ctx.settings, ctx.run_id, ctx.day, number, result), policy,
         what=f"recording step {result.name} of run {ctx.run_id}",
     )  # fmt: skip
     if result.name == NOTIFY:
         report = _report(ctx)
         report.finished_at = result.finished_at
-        call_with_retries(lambda: ledger.record_run(ctx.settings, ctx.landing, report), policy,
+        call_with_retries(lambda: ledger.record_run(ctx.settings, report), policy,
                           what=f"recording run {ctx.run_id}")  # fmt: skip
 
 
@@ -277,7 +278,7 @@ def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Pat
             else:
                 _run_step(ctx, number, policy)
     finally:
-        lock.release(settings, ctx.landing, _holder(ctx.run_id))
+        lock.release(settings, _holder(ctx.run_id))
     report = _report(ctx)
     report.finished_at = ctx.done[NOTIFY].finished_at
     return report
@@ -292,14 +293,14 @@ def run_step(
     if name not in numbers:
         raise ValueError(f"no step {name!r}; the steps are {', '.join(numbers)}")
     ctx = _Context(settings, day, run_id, project_dir, open_landing(settings))
-    recorded_day, ctx.done = ledger.steps_of(settings, ctx.landing, run_id)
+    recorded_day, ctx.done = ledger.steps_of(settings, run_id)
     if recorded_day not in (None, day):
         raise ValueError(f"run {run_id} is the run of {recorded_day}, not of {day}")
     # The run's lease, taken by its first step and held across the steps' processes; the last gives it back.
     _take_lease(ctx, policy)
     result = _run_step(ctx, numbers[name], policy)
     if name == NOTIFY:
-        lock.release(settings, ctx.landing, _holder(run_id))
+        lock.release(settings, _holder(run_id))
     return result, _report(ctx)
 
 
@@ -310,7 +311,7 @@ def _holder(run_id: str) -> str:
 def _take_lease(ctx: _Context, policy: RetryPolicy) -> None:
     """The writer lease for the run, retried like a step when the warehouse does not answer; a lease held by
     another writer is not waited for here (``SHOPWAREHOUSE_LOCK_WAIT_SECONDS`` is)."""
-    call_with_retries(lambda: lock.acquire(ctx.settings, ctx.landing, _holder(ctx.run_id)), policy,
+    call_with_retries(lambda: lock.acquire(ctx.settings, _holder(ctx.run_id)), policy,
                       what=f"taking the writer lease for run {ctx.run_id}")  # fmt: skip
 
 
@@ -320,9 +321,7 @@ def backfill(
     """Run each day from ``start`` to ``end`` in order, skipping the days a run already completed (unless
     ``force``) and stopping at the first day that fails; the reports of the days run. Run it again after
     a failure and it resumes where it stopped."""
-    done = {
-        run.run_date for run in ledger.past_runs(settings, open_landing(settings)) if run.status != FAILED
-    }
+    done = {run.run_date for run in ledger.past_runs(settings) if run.status != FAILED}
     reports = []
     day = start
     while day <= end:

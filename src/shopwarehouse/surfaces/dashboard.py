@@ -24,10 +24,9 @@ from plotly.offline import get_plotlyjs
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.landing.contract import ColumnType
-from shopwarehouse.landing.zone import Landing
 from shopwarehouse.surfaces.publish import marts_schema, open_published
 from shopwarehouse.transform.dbt import parsed
-from shopwarehouse.warehouse import Warehouse
+from shopwarehouse.warehouse import SqlClient
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class Kpis:
 
 
 def _rows(
-    warehouse: Warehouse, schema: str, table: str, columns: Sequence[str], order_by: str
+    warehouse: SqlClient, schema: str, table: str, columns: Sequence[str], order_by: str
 ) -> list[dict[str, Any]]:
     typed = [(column, ColumnType.STRING) for column in columns]  # names only: nothing is created
     found = warehouse.select_rows(schema, table, typed, order_by=order_by)
@@ -82,7 +81,7 @@ def _rows(
     ]
 
 
-def read_unknown_codes(warehouse: Warehouse, schema: str) -> list[dict[str, Any]]:
+def read_unknown_codes(warehouse: SqlClient, schema: str) -> list[dict[str, Any]]:
     """The rows of the data-quality mart ``dq_unknown_codes`` (none before it is built), most rows first."""
     rows = _rows(warehouse, schema, "dq_unknown_codes", _UNKNOWN, "entity")
     return sorted(rows, key=lambda row: (-row["row_count"], row["entity"], row["column_name"], row["code"]))
@@ -98,7 +97,7 @@ def describe_unknown_codes(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def read_kpis(warehouse: Warehouse, schema: str) -> Kpis:
+def read_kpis(warehouse: SqlClient, schema: str) -> Kpis:
     kpis = Kpis(
         daily=_rows(warehouse, schema, "kpi_daily", _DAILY, "date_day"),
         methods=_rows(warehouse, schema, "kpi_payment_methods", _METHODS, "date_day"),
@@ -298,9 +297,9 @@ def _unknown_codes_section(rows: Sequence[dict[str, Any]]) -> str:
     return f'<section id="data-quality"><h2>Data quality: unknown codes</h2>{body}</section>'
 
 
-def write_dashboard(settings: Settings, project_dir: Path, landing: Landing, out: Path) -> Path:
+def write_dashboard(settings: Settings, project_dir: Path, out: Path) -> Path:
     """Read the KPI marts and write the dashboard to ``out``; returns ``out``."""
-    with open_published(settings, landing) as warehouse:
+    with open_published(settings) as warehouse:
         kpis = read_kpis(warehouse, marts_schema(settings))
     document = render(kpis, definitions(settings, project_dir), settings.target, clock.now())
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,11 +20,9 @@ import os
 from pathlib import Path
 
 from shopwarehouse.config import Settings
-from shopwarehouse.landing.zone import Landing
-from shopwarehouse.load.tables import identifier
-from shopwarehouse.warehouse import Warehouse, open_warehouse
-from shopwarehouse.warehouse.base import literal
-from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+from shopwarehouse.warehouse import SqlClient, open_client, warehouse_type
+from shopwarehouse.warehouse.base import identifier, literal
+from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 from shopwarehouse.warehouse.profile import read_target
 
 log = logging.getLogger(__name__)
@@ -48,30 +46,30 @@ def marts_schema(settings: Settings) -> str:
 def publish(settings: Settings) -> Path | None:
     """Copy the marts of the DuckDB warehouse of the settings' target to its published path, atomically;
     the path, or ``None`` on a server warehouse, which readers query in place."""
-    profile = read_target(settings.target)
-    if profile["type"] != "duckdb":
+    kind, profile = warehouse_type(settings)
+    if kind != "duckdb":
         return None
-    source = Path(profile["path"])
-    target = published_path(source)
+    credentials = DuckDBCredentials.from_profile(profile)
+    target = published_path(credentials.path)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
     schema = identifier(marts_schema(settings))
     # The open connection holds the warehouse's write lock, so nothing changes the marts while they are read.
-    warehouse = DuckDBWarehouse(source, profile.get("settings") or {})
+    warehouse = DuckDBClient(credentials)
     try:
-        connection = warehouse.connection
-        connection.execute(f"attach {literal(str(partial))} as published")
-        connection.execute(f"create schema published.{schema}")
-        tables = connection.execute(
+        warehouse.execute(f"attach {literal(str(partial))} as published")
+        warehouse.execute(f"create schema published.{schema}")
+        tables = warehouse.execute(
             "select table_name from information_schema.tables where table_catalog = current_database() "
             "and table_schema = ? and table_type = 'BASE TABLE' order by table_name",
             [schema],
-        ).fetchall()
+        )
         for (table,) in tables:
             name = identifier(table)
-            connection.execute(f"create table published.{schema}.{name} as select * from {schema}.{name}")
-        connection.execute("detach published")
-        DuckDBWarehouse(partial, read_only=True).close()  # it opens, before any reader is sent to it
+            warehouse.execute(f"create table published.{schema}.{name} as select * from {schema}.{name}")
+        warehouse.execute("detach published")
+        # it opens, before any reader is sent to it
+        DuckDBClient(DuckDBCredentials(partial), read_only=True).close()
         os.replace(partial, target)
     finally:
         warehouse.close()
@@ -87,16 +85,17 @@ def publish(settings: Settings) -> Path | None:
     return target
 
 
-def open_published(settings: Settings, landing: Landing) -> Warehouse:
+def open_published(settings: Settings) -> SqlClient:
     """A connection for reading the marts as analysts do: on DuckDB the published copy, read-only; on a
     server warehouse the warehouse itself."""
-    profile = read_target(settings.target)
-    if profile["type"] != "duckdb":
-        return open_warehouse(settings, landing)
-    path = published_path(Path(profile["path"]))
+    kind, profile = warehouse_type(settings)
+    if kind != "duckdb":
+        return open_client(settings)
+    credentials = DuckDBCredentials.from_profile(profile)
+    path = published_path(credentials.path)
     if not path.is_file():
         raise NotPublished(
             f"no published copy of the warehouse at {path}: `shopwarehouse run` publishes one after a run "
             "whose quality gate passes"
         )
-    return DuckDBWarehouse(path, profile.get("settings") or {}, read_only=True)
+    return DuckDBClient(DuckDBCredentials(path, credentials.settings), read_only=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shopwarehouse.config import Settings
-from shopwarehouse.errors import StepFailed, TransientError
-from shopwarehouse.pipeline.retry import is_transient
+from shopwarehouse.errors import Fault, StepFailed, TransientError
+from shopwarehouse.warehouse import fault_of
 from shopwarehouse.warehouse.profile import read_target
 
 if TYPE_CHECKING:
@@ -60,7 +60,11 @@ def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
         _release_duckdb()
     if result.exception is not None:
         cause = result.exception.__cause__ or result.exception
-        if is_transient(cause) or type(cause).__name__ == "FailedToConnectError":
+        if (
+            fault_of(cause) is Fault.TRANSIENT
+            or isinstance(cause, ConnectionError | TimeoutError)
+            or type(cause).__name__ == "FailedToConnectError"
+        ):
             raise TransientError(f"dbt {args[0]} could not connect: {result.exception}")
         raise StepFailed(f"dbt {args[0]} could not run: {result.exception}")
     return result

@@ -1,45 +1,66 @@
-"""One backend per warehouse behind :class:`Warehouse`; :func:`open_warehouse` picks one by dbt profile."""
+"""One SQL client per warehouse behind :class:`SqlClient`: :func:`open_client` opens the one of the dbt
+profile target; :func:`fault_of` asks the right client what a driver's error means."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import Any
 
 from shopwarehouse.config import Settings
-from shopwarehouse.errors import ConfigurationError
-from shopwarehouse.landing.zone import Landing
-from shopwarehouse.warehouse.base import LoadError, SeenFile, Warehouse
+from shopwarehouse.errors import Fault
+from shopwarehouse.warehouse.base import SqlClient
 from shopwarehouse.warehouse.profile import ProfileError, read_target
 
-__all__ = ["LoadError", "SeenFile", "Warehouse", "open_warehouse"]
+__all__ = ["SqlClient", "fault_of", "open_client", "warehouse_type"]
+
+KINDS = ("duckdb", "postgres", "snowflake", "redshift")
+_DRIVERS = {
+    "_duckdb": ("duckdb", "DuckDBClient"),  # DuckDB's errors are defined in its extension module
+    "psycopg2": ("postgres", "PostgresClient"),
+    "snowflake": ("snowflake", "SnowflakeClient"),
+    "redshift_connector": ("redshift", "RedshiftClient"),
+}
+"""Each driver's top-level package, and the client (module, class) that knows its errors."""
 
 
-def open_warehouse(settings: Settings, landing: Landing) -> Warehouse:
-    """A connection to the warehouse of the dbt profile target ``settings.target``."""
+def warehouse_type(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The type of the dbt profile target ``settings.target`` and its rendered entry."""
     profile = read_target(settings.target)
     kind = profile.get("type")
-    # Each backend imports its driver, so a laptop on DuckDB never imports the Snowflake connector.
+    if kind not in KINDS:
+        raise ProfileError(
+            f"target {settings.target!r} has type {kind!r}; shopwarehouse supports {', '.join(KINDS)}"
+        )
+    return str(kind), profile
+
+
+def open_client(settings: Settings) -> SqlClient:
+    """A connection to the warehouse of the dbt profile target ``settings.target``."""
+    kind, profile = warehouse_type(settings)
+    # Each client imports its driver, so a laptop on DuckDB never imports the Snowflake connector.
     if kind == "duckdb":
-        from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+        from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
-        return DuckDBWarehouse(Path(profile["path"]), profile.get("settings") or {})
+        return DuckDBClient(DuckDBCredentials.from_profile(profile))
     if kind == "postgres":
-        from shopwarehouse.warehouse.postgres import PostgresWarehouse
+        from shopwarehouse.warehouse.postgres import PostgresClient, PostgresCredentials
 
-        return PostgresWarehouse(profile)
+        return PostgresClient(PostgresCredentials.from_profile(profile))
     if kind == "snowflake":
-        from shopwarehouse.warehouse.snowflake import SnowflakeWarehouse
+        from shopwarehouse.warehouse.snowflake import SnowflakeClient, SnowflakeCredentials
 
-        return SnowflakeWarehouse(profile, landing, settings.snowflake_storage_integration)
-    if kind == "redshift":
-        from shopwarehouse.warehouse.redshift import RedshiftWarehouse
+        return SnowflakeClient(SnowflakeCredentials.from_profile(profile))
+    from shopwarehouse.warehouse.redshift import RedshiftClient, RedshiftCredentials
 
-        if not landing.location("").startswith("s3://"):  # COPY reads S3
-            raise ConfigurationError(
-                f"Redshift loads from S3 and the landing zone is {landing.url}: set SHOPWAREHOUSE_LANDING to "
-                "the s3:// landing bucket"
-            )
-        return RedshiftWarehouse.connect(profile, landing, settings.redshift_iam_role)
-    raise ProfileError(
-        f"target {settings.target!r} has type {kind!r}; the loaders support duckdb, postgres, "
-        "snowflake and redshift"
-    )
+    return RedshiftClient.connect(RedshiftCredentials.from_profile(profile))
+
+
+def fault_of(error: BaseException) -> Fault | None:
+    """What ``error`` means, when a warehouse driver raised it (the client of that driver says); ``None``
+    for an error of anything else. A driver nobody has imported raised nothing, so none is imported here."""
+    found = _DRIVERS.get(type(error).__module__.split(".")[0])
+    if found is None:
+        return None
+    module, name = found
+    client: type[SqlClient] = getattr(importlib.import_module(f"shopwarehouse.warehouse.{module}"), name)
+    return client.fault(error)

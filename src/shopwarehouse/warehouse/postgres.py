@@ -1,22 +1,45 @@
-"""Postgres: ``COPY raw.<entity> FROM STDIN`` streaming the validated rows as CSV."""
+"""PostgreSQL: the server target tested in CI, the closest open relative of Redshift."""
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import psycopg2
-import pyarrow as pa
+import psycopg2.errors
+import psycopg2.extensions
 
-from shopwarehouse.errors import ConfigurationError
+from shopwarehouse.errors import ConfigurationError, Fault
 from shopwarehouse.landing.contract import ColumnType
-from shopwarehouse.load.tables import LedgerEntry, raw_columns
-from shopwarehouse.warehouse.base import Warehouse, column_list, qualified, to_csv
+from shopwarehouse.warehouse.base import SqlClient
 
 
-class PostgresWarehouse(Warehouse):
+@dataclass(frozen=True)
+class PostgresCredentials:
+    host: str
+    user: str
+    dbname: str
+    port: int = 5432
+    password: str | None = None
+    sslmode: str | None = None
+    connect_timeout: int = 10
+
+    @classmethod
+    def from_profile(cls, profile: Mapping[str, Any]) -> PostgresCredentials:
+        return cls(
+            host=profile["host"],
+            user=profile["user"],
+            dbname=profile.get("dbname") or profile["database"],
+            port=int(profile.get("port", 5432)),
+            password=profile.get("password") or None,
+            sslmode=profile.get("sslmode"),
+            connect_timeout=int(profile.get("connect_timeout", 10)),
+        )
+
+
+class PostgresClient(SqlClient):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "text",
         ColumnType.DECIMAL: "numeric(18, {scale})",
@@ -26,39 +49,44 @@ class PostgresWarehouse(Warehouse):
         ColumnType.DATE: "date",
     }
 
-    def __init__(self, profile: dict[str, Any]) -> None:
-        host, port = profile["host"], profile.get("port", 5432)
+    def __init__(self, credentials: PostgresCredentials) -> None:
+        self.credentials = credentials
         try:
             self.connection = psycopg2.connect(
-                host=host,
-                port=port,
-                user=profile["user"],
-                password=profile.get("password") or None,
-                dbname=profile.get("dbname") or profile["database"],
-                sslmode=profile.get("sslmode"),
-                connect_timeout=profile.get("connect_timeout", 10),
-                application_name="shopwarehouse-load",
+                host=credentials.host,
+                port=credentials.port,
+                user=credentials.user,
+                password=credentials.password,
+                dbname=credentials.dbname,
+                sslmode=credentials.sslmode,
+                connect_timeout=credentials.connect_timeout,
+                application_name="shopwarehouse",
                 options="-c timezone=UTC",
             )
         except psycopg2.OperationalError as error:
-            refused = refusal(str(error), host, port)
+            refused = refusal(str(error), credentials.host, credentials.port)
             if refused is None:  # refused or dropped connection, server starting or full: it may pass
                 raise
             raise refused from error
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, tuple(params))
             return cursor.fetchall() if cursor.description else []
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
-        sql = (
-            f"copy {qualified(entity)} ({column_list(raw_columns(entity))}) "
-            "from stdin with (format csv, header true)"
-        )
-        with self.connection.cursor() as cursor:
-            cursor.copy_expert(sql, io.BytesIO(to_csv(rows)))
-            return int(cursor.rowcount)
+    @classmethod
+    def fault(cls, error: BaseException) -> Fault | None:
+        if isinstance(error, psycopg2.OperationalError):  # server gone, connection refused or terminated
+            return Fault.TRANSIENT
+        if isinstance(error, psycopg2.extensions.TransactionRollbackError):  # serialization failure, deadlock
+            return Fault.LOST_RACE
+        if isinstance(error, psycopg2.errors.UniqueViolation):
+            # The pipeline's tables have no unique keys: this is two "create ... if not exists" of one schema
+            # or table at once, racing on the catalog's own keys.
+            return Fault.LOST_RACE
+        if isinstance(error, psycopg2.DataError | psycopg2.IntegrityError):
+            return Fault.DATA
+        return None
 
 
 # What the server (or libpq) says when it refuses the connection settings themselves, and what to change.

@@ -1,57 +1,48 @@
-"""Redshift: ``COPY raw.<entity> FROM 's3://.../x.manifest' IAM_ROLE ... MANIFEST`` from the landing bucket.
-
-The validated rows are staged as one gzipped CSV under ``_stage/`` in the landing bucket, beside a manifest
-that names exactly that object (so COPY cannot pick up a neighbour by prefix) and its length. COPY runs with
-``MAXERROR 0`` inside the file's transaction; when Redshift refuses the file, the first rows of
-``sys_load_error_detail`` for this session say where and why.
-"""
+"""Redshift: the production warehouse reached through redshift_connector (password or IAM login)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import orjson
-import pyarrow as pa
-
-from shopwarehouse.errors import ConfigurationError
+from shopwarehouse.errors import ConfigurationError, Fault
 from shopwarehouse.landing.contract import ColumnType
-from shopwarehouse.landing.zone import Landing
-from shopwarehouse.load.tables import LedgerEntry, raw_columns
-from shopwarehouse.warehouse.base import (
-    LoadError,
-    Warehouse,
-    column_list,
-    literal,
-    qualified,
-    staged_key,
-    to_csv,
-)
-
-COPY_OPTIONS = (
-    "format as csv quote as '\"' ignoreheader 1 gzip emptyasnull "
-    "timeformat 'auto' dateformat 'auto' maxerror 0 compupdate off statupdate off"
-)
-LOAD_ERRORS_SQL = (
-    "select trim(file_name), line_number, trim(column_name), trim(error_message) "
-    "from sys_load_error_detail where session_id = pg_backend_pid() order by start_time desc limit 5"
-)
+from shopwarehouse.warehouse.base import SqlClient
 
 
-def manifest(url: str, size: int) -> bytes:
-    """A COPY manifest naming one object, which must exist, with its length in bytes."""
-    return orjson.dumps({"entries": [{"url": url, "mandatory": True, "meta": {"content_length": size}}]})
+@dataclass(frozen=True)
+class RedshiftCredentials:
+    host: str
+    database: str
+    user: str = ""
+    port: int = 5439
+    password: str | None = None
+    iam: bool = False
+    """``method: iam``: a temporary password from GetClusterCredentials, for ``user`` on ``cluster_id``."""
+    cluster_id: str | None = None
+    iam_profile: str | None = None
+    region: str | None = None
+    ssl: bool = True
+
+    @classmethod
+    def from_profile(cls, profile: Mapping[str, Any]) -> RedshiftCredentials:
+        iam = profile.get("method") == "iam"
+        return cls(
+            host=profile["host"],
+            database=profile.get("dbname") or profile["database"],
+            user=profile.get("user", ""),
+            port=int(profile.get("port", 5439)),
+            password=None if iam else profile.get("password"),
+            iam=iam,
+            cluster_id=profile.get("cluster_id"),
+            iam_profile=profile.get("iam_profile"),
+            region=profile.get("region"),
+            ssl=profile.get("sslmode") != "disable",  # as dbt-redshift reads the target's sslmode
+        )
 
 
-def copy_sql(entity: str, manifest_url: str, iam_role: str) -> str:
-    role = "default" if iam_role == "default" else literal(iam_role)
-    return (
-        f"copy {qualified(entity)} ({column_list(raw_columns(entity))}) "
-        f"from {literal(manifest_url)} iam_role {role} manifest {COPY_OPTIONS}"
-    )
-
-
-class RedshiftWarehouse(Warehouse):
+class RedshiftClient(SqlClient):
     types: ClassVar[dict[ColumnType, str]] = {
         ColumnType.STRING: "varchar(65535)",
         ColumnType.DECIMAL: "decimal(18, {scale})",
@@ -61,40 +52,36 @@ class RedshiftWarehouse(Warehouse):
         ColumnType.DATE: "date",
     }
 
-    def __init__(self, connection: Any, landing: Landing, iam_role: str) -> None:
-        if not landing.location("").startswith("s3://"):
-            raise ValueError("Redshift loads from S3: set SHOPWAREHOUSE_LANDING to the s3:// landing bucket")
+    def __init__(self, connection: Any) -> None:
+        """A client over an open redshift_connector connection (:meth:`connect` opens one)."""
         self.connection = connection
-        self.landing = landing
-        self.iam_role = iam_role
 
     @classmethod
-    def connect(cls, profile: dict[str, Any], landing: Landing, iam_role: str) -> RedshiftWarehouse:
+    def connect(cls, credentials: RedshiftCredentials) -> RedshiftClient:
         import redshift_connector  # only needed where a cluster is reachable
 
-        iam = profile.get("method") == "iam"
         try:
             connection = redshift_connector.connect(
-                host=profile["host"],
-                port=int(profile.get("port", 5439)),
-                database=profile.get("dbname") or profile["database"],
-                user=profile.get("user", ""),
-                password=None if iam else profile.get("password"),
-                iam=iam,
-                cluster_identifier=profile.get("cluster_id"),
-                db_user=profile.get("user") if iam else None,
-                profile=profile.get("iam_profile"),
-                region=profile.get("region"),
-                ssl=profile.get("sslmode") != "disable",  # as dbt-redshift reads the target's sslmode
+                host=credentials.host,
+                port=credentials.port,
+                database=credentials.database,
+                user=credentials.user,
+                password=credentials.password,
+                iam=credentials.iam,
+                cluster_identifier=credentials.cluster_id,
+                db_user=credentials.user if credentials.iam else None,
+                profile=credentials.iam_profile,
+                region=credentials.region,
+                ssl=credentials.ssl,
             )
         except Exception as error:
-            refused = refusal(error, profile)
+            refused = refusal(error, credentials)
             if refused is None:  # a refused or dropped connection, a timeout: it may pass
                 raise
             raise refused from error
-        return cls(connection, landing, iam_role)
+        return cls(connection)
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, tuple(params) or None)
@@ -102,31 +89,9 @@ class RedshiftWarehouse(Warehouse):
         finally:
             cursor.close()
 
-    def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
-        data_key = staged_key(first, part, ".csv.gz")
-        manifest_key = staged_key(first, part, ".manifest")
-        data = to_csv(rows, compress=True)
-        self.landing.put(data_key, data)
-        self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))
-        try:
-            self._execute(copy_sql(entity, self.landing.location(manifest_key), self.iam_role))
-            ((count,),) = self._execute("select pg_last_copy_count()")
-        except Exception as error:
-            if connection_lost(error):  # nothing to ask a connection that is gone; the load may be re-run
-                raise
-            self._rollback()
-            details = "; ".join(
-                f"{file} line {line} column {column}: {message}"
-                for file, line, column, message in self._execute(LOAD_ERRORS_SQL)
-            )
-            raise LoadError(
-                f"Redshift refused the COPY of the batch from {first.file_key} on (lines count in the staged "
-                f"batch file): {details or error}"
-            ) from error
-        finally:
-            self.landing.delete(data_key)
-            self.landing.delete(manifest_key)
-        return int(count)
+    @classmethod
+    def fault(cls, error: BaseException) -> Fault | None:
+        return Fault.TRANSIENT if connection_lost(error) else None
 
 
 # The server's refusals that a retry cannot mend, by SQLSTATE (redshift_connector passes the server's error
@@ -173,13 +138,13 @@ def connection_lost(error: BaseException) -> bool:
     return any(marker in str(error) for marker in _CONNECTION_LOST)
 
 
-def refusal(error: BaseException, profile: Mapping[str, Any]) -> ConfigurationError | None:
+def refusal(error: BaseException, credentials: RedshiftCredentials) -> ConfigurationError | None:
     """A :class:`ConfigurationError` saying what to fix when connecting failed on the target's settings (no
     such database or user, a wrong password, refused IAM credentials); ``None`` otherwise."""
     import botocore.exceptions
 
-    where = f"Redshift at {profile.get('host')}:{profile.get('port', 5439)}"
-    names = {"user": profile.get("user", ""), "database": profile.get("dbname") or profile.get("database")}
+    where = f"Redshift at {credentials.host}:{credentials.port}"
+    names = {"user": credentials.user, "database": credentials.database}
     fields = _server_error(error)
     if fields is not None:
         fix = _REFUSED_STATES.get(fields["C"])
@@ -189,7 +154,7 @@ def refusal(error: BaseException, profile: Mapping[str, Any]) -> ConfigurationEr
         if code not in _IAM_REFUSALS:
             return None
         return ConfigurationError(
-            f"{where}: AWS refused the IAM login to cluster {profile.get('cluster_id')} ({code}): check "
+            f"{where}: AWS refused the IAM login to cluster {credentials.cluster_id} ({code}): check "
             "REDSHIFT_CLUSTER_ID, and that AWS_PROFILE's credentials may call redshift:GetClusterCredentials"
         )
     if isinstance(error, botocore.exceptions.NoCredentialsError | botocore.exceptions.ProfileNotFound):
