@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,10 +53,7 @@ def target_dir(project_dir: Path) -> Path:
 
 
 def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
-    try:
-        result: dbtRunnerResult = runner.invoke(list(args))
-    finally:
-        _release_duckdb()
+    result: dbtRunnerResult = runner.invoke(list(args))
     if result.exception is not None:
         cause = result.exception.__cause__ or result.exception
         if (
@@ -68,16 +64,3 @@ def _invoke(runner: Any, *args: str) -> dbtRunnerResult:
             raise TransientError(f"dbt {args[0]} could not connect: {result.exception}")
         raise StepFailed(f"dbt {args[0]} could not run: {result.exception}")
     return result
-
-
-def _release_duckdb() -> None:
-    """dbt-duckdb keeps its database open in a class attribute after an invocation, for in-memory
-    databases' sake; close it, so the loaders and the run ledger (and other processes) can open the file."""
-    connections = sys.modules.get("dbt.adapters.duckdb.connections")
-    if connections is None:
-        return
-    manager = connections.DuckDBConnectionManager
-    with manager._LOCK:
-        if manager._ENV is not None:
-            manager._ENV.close()
-            manager._ENV = None
