@@ -15,16 +15,18 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+import redshift_connector.error
 from support import read_landed
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.contract import ENTITIES, STAGE_PREFIX
 from shopwarehouse.landing.zone import Landing, S3Landing, open_landing
-from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.loader import LoadOptions, LoadSummary, run_load
 from shopwarehouse.load.raw.base import LoadError, to_csv
 from shopwarehouse.load.raw.redshift import RedshiftRawLoader
 from shopwarehouse.load.tables import raw_columns
+from shopwarehouse.pipeline.retry import RetryPolicy, call_with_retries
 from shopwarehouse.warehouse.redshift import RedshiftClient
 
 ROLE = "arn:aws:iam::123456789012:role/shopwarehouse-loader"
@@ -37,9 +39,10 @@ class RecordingCluster:
     """Enough of a Redshift connection for the loader: statements are recorded; COPY reads its manifest
     and the staged file from S3 and counts the rows; a COPY can be made to fail with load errors."""
 
-    def __init__(self, landing: S3Landing, fail_copy: bool = False) -> None:
+    def __init__(self, landing: S3Landing, fail_copy: bool = False, drop_copies: int = 0) -> None:
         self.landing = landing
         self.fail_copy = fail_copy
+        self.drop_copies = drop_copies  # how many COPYs lose the connection, as the driver reports it
         self.statements: list[str] = []
         self.manifests: list[dict[str, Any]] = []
         self.copied: dict[str, list[dict[str, str]]] = {}  # the staged rows each COPY read, by table
@@ -56,6 +59,13 @@ class RecordingCluster:
         if match := COPY.fullmatch(sql):
             if self.fail_copy:
                 raise RuntimeError("Load into table failed. Check 'sys_load_error_detail' for details.")
+            if self.drop_copies:
+                self.drop_copies -= 1
+                raise redshift_connector.error.InterfaceError(
+                    "BrokenPipe: server socket closed. Please check that client side networking "
+                    "configurations such as Proxies, firewalls, VPN, etc. are not affecting your network "
+                    "connection."
+                )
             manifest = orjson.loads(self._read(match["manifest"]))
             self.manifests.append(manifest)
             data = gzip.decompress(self._read(manifest["entries"][0]["url"]))
@@ -154,6 +164,24 @@ def test_refused_copy_reports_the_load_errors_and_rolls_back(s3_settings: Settin
         run_load(landing, RedshiftRawLoader(RedshiftClient(cluster), landing, ROLE), LoadOptions())
     assert cluster.rollbacks >= 1
     assert not any(sql.startswith("insert into raw._load_files") for sql in cluster.statements)
+    assert not landing.list(STAGE_PREFIX)
+
+
+def test_a_connection_dropped_mid_copy_is_retried_and_the_load_completes(s3_settings: Settings) -> None:
+    # GIVEN a cluster whose connection drops during the first COPY (a restart, the network)
+    landing = one_day(s3_settings, "dropped", "csv", False)
+    cluster = RecordingCluster(landing, drop_copies=1)
+
+    def load() -> LoadSummary:
+        return run_load(landing, RedshiftRawLoader(RedshiftClient(cluster), landing, ROLE), LoadOptions())
+
+    # WHEN the load runs under the pipeline's retry policy
+    summary, attempts = call_with_retries(load, RetryPolicy(attempts=3), what="load", sleep=lambda _: None)
+    # THEN the driver's report of the lost connection counted as transient: the batch in flight was rolled
+    # back, the second attempt loaded every file, and nothing staged was left behind
+    assert attempts == 2
+    assert [o.status for o in summary.outcomes] == ["loaded"] * len(ENTITIES)
+    assert cluster.rollbacks == 1
     assert not landing.list(STAGE_PREFIX)
 
 
