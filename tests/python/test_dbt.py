@@ -23,9 +23,10 @@ from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, run_load
+from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
 from shopwarehouse.surfaces.docs import server
 from shopwarehouse.surfaces.publish import publish
-from shopwarehouse.warehouse.duckdb import DuckDBWarehouse
+from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
 
 # The module's tests share one built warehouse: run them on one worker, so it is built once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_duckdb")]
@@ -236,7 +237,7 @@ def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
     dbt("seed", env=env, tmp_path=tmp_path)
     for days in range(1, 7):
         generate(landing, GenerateOptions(start=START, days=days, seed=11, orders_per_day=80))
-        with DuckDBWarehouse(daily) as warehouse:
+        with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(daily))) as warehouse:
             run_load(landing, warehouse, LoadOptions())
         dbt(
             "run",

@@ -24,7 +24,7 @@ from support import REPO, cli, duckdb_env, kill_after_commits
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.errors import StepFailed, TransientError
-from shopwarehouse.landing.zone import LocalLanding, open_landing
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.pipeline import ledger, runner
 from shopwarehouse.pipeline.orchestrate import STEP_NAMES
 from shopwarehouse.pipeline.report import (
@@ -478,7 +478,7 @@ def record_run(settings: Settings, run_id: str, day: date, status: str, finished
     step = StepResult(status, "as recorded", name="notify", attempts=1,
                       started_at=finished_at - timedelta(minutes=30), finished_at=finished_at)  # fmt: skip
     report = RunReport(run_id, day, settings.target, step.started_at, finished_at, steps=[step])
-    ledger.record_run(settings, open_landing(settings), report)
+    ledger.record_run(settings, report)
 
 
 @pytest.mark.slow
