@@ -19,7 +19,7 @@ from support.bad_files import GOOD_ORDER, ORDERS_HEADER, csv_file
 
 from shopwarehouse.cli import main
 from shopwarehouse.config import Settings
-from shopwarehouse.landing.zone import LocalLanding, open_landing
+from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, select_files
 from shopwarehouse.load.tables import (
     LEDGER_COLUMNS,
@@ -276,7 +276,6 @@ def step(name: str, status: str, attempts: int, finished: datetime, rows: int = 
 
 
 def test_the_steps_of_a_run_are_read_back_last_row_per_step_and_no_other_runs(run_settings: Settings) -> None:
-    landing = open_landing(run_settings)
     day = date(2024, 3, 1)
     # GIVEN run r1's load failed once then succeeded, its build succeeded, and another run's load
     rows = [
@@ -286,9 +285,9 @@ def test_the_steps_of_a_run_are_read_back_last_row_per_step_and_no_other_runs(ru
         ("r1", 2, step("build", "succeeded", 1, STARTED + timedelta(minutes=9))),
     ]
     for run_id, number, result in rows:
-        ledger.record_step(run_settings, landing, run_id, day, number, result)
+        ledger.record_step(run_settings, run_id, day, number, result)
     # WHEN r1's steps are read THEN each step is its last row, with every figure as recorded
-    run_date, steps = ledger.steps_of(run_settings, landing, "r1")
+    run_date, steps = ledger.steps_of(run_settings, "r1")
     assert run_date == day
     assert {name: (s.status, s.attempts, s.rows_loaded) for name, s in steps.items()} == {
         "load": ("succeeded", 2, 42), "build": ("succeeded", 1, 0)
@@ -296,14 +295,13 @@ def test_the_steps_of_a_run_are_read_back_last_row_per_step_and_no_other_runs(ru
     assert steps["load"].finished_at == STARTED + timedelta(minutes=5)
     assert steps["load"].detail == "load: succeeded"
     # AND a run with no step recorded has no day and no steps
-    assert ledger.steps_of(run_settings, landing, "r9") == (None, {})
+    assert ledger.steps_of(run_settings, "r9") == (None, {})
 
 
 @pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1)], ids=["recorded in order", "recorded out of order"])
 def test_past_runs_are_every_recorded_run_oldest_first(
     run_settings: Settings, order: tuple[int, ...]
 ) -> None:
-    landing = open_landing(run_settings)
     runs = [
         ("r-0301", date(2024, 3, 1), "succeeded", STARTED),
         ("r-0302", date(2024, 3, 2), "failed", STARTED + timedelta(days=1)),
@@ -314,9 +312,9 @@ def test_past_runs_are_every_recorded_run_oldest_first(
         run_id, day, status, finished = runs[index]
         done = step("notify", status, 1, finished)
         report = RunReport(run_id, day, run_settings.target, done.started_at, finished, steps=[done])
-        ledger.record_run(run_settings, landing, report)
+        ledger.record_run(run_settings, report)
     # WHEN they are read THEN they are oldest first, with day, status, end and error as recorded
-    past = ledger.past_runs(run_settings, landing)
+    past = ledger.past_runs(run_settings)
     assert [(r.run_id, r.run_date, r.status, r.finished_at) for r in past] == runs
     assert all(type(r.run_date) is date for r in past)
     assert [r.error is None for r in past] == [True, False, True]
