@@ -40,6 +40,7 @@ import orjson
 import pyarrow as pa
 
 from shopwarehouse import clock
+from shopwarehouse.config import Settings
 from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX
 from shopwarehouse.landing.zone import LandedObject, Landing
 from shopwarehouse.load.raw import LoadError, RawLoader, SeenFile
@@ -55,8 +56,6 @@ from shopwarehouse.load.validate import (
 
 log = logging.getLogger(__name__)
 
-SKIPPED = "skipped"  # seen before: nothing to do
-VALID = "valid"  # would be loaded (dry run)
 _PARTITION = re.compile(r"raw/(?P<entity>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/[^/]+")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,13 +72,14 @@ class LoadOptions:
     """No exports of a later day (files outside a ``date=`` partition are still read, to be quarantined)."""
     dry_run: bool = False
     """Validate and report; write nothing to the warehouse or the landing zone."""
-    max_file_bytes: int = 16 << 30
-    stream_file_bytes: int = 64 << 20
+    # The defaults are the settings' (SHOPWAREHOUSE_MAX_FILE_BYTES and the rest), written once, in config.
+    max_file_bytes: int = Settings.max_file_bytes
+    stream_file_bytes: int = Settings.stream_file_bytes
     """Files larger than this are never held in memory: they are validated and loaded part by part."""
     read_ahead: int = 2
     """Files read and validated ahead of the one being loaded (each held in memory, up to
     ``stream_file_bytes``)."""
-    batch_rows: int = 500_000
+    batch_rows: int = Settings.load_batch_rows
     """Commit once the files loaded since the last commit hold this many rows (and at the end)."""
 
 
@@ -88,7 +88,7 @@ class FileOutcome:
     entity: str
     key: str
     size: int
-    status: str  # a ledger Status, SKIPPED or VALID
+    status: Status
     rows: int = 0
     seconds: float = 0.0  # reading, hashing, validating and deciding (the bulk load is per batch)
     reason: str | None = None
@@ -218,7 +218,7 @@ def run_load(
         earlier = run.ledger.done(obj)
         if earlier:
             reason = f"{earlier.status} in load {earlier.load_id}"
-            summary.outcomes.append(FileOutcome(entity, obj.key, obj.size, SKIPPED, reason=reason))
+            summary.outcomes.append(FileOutcome(entity, obj.key, obj.size, Status.SKIPPED, reason=reason))
         else:
             pending.append((entity, obj))
     log.info("load %s: %d to read, %d seen before", summary.load_id, len(pending), len(summary.outcomes))
@@ -281,13 +281,13 @@ class _Run:
         started = clock.now()
         settling = time.perf_counter()
 
-        def outcome(status: str, rows: int = 0, reason: str | None = None) -> FileOutcome:
+        def outcome(status: Status, rows: int = 0, reason: str | None = None) -> FileOutcome:
             seconds = result.seconds + time.perf_counter() - settling
             return FileOutcome(entity, obj.key, obj.size, status, rows, seconds, reason)
 
         earlier = self.ledger.same_content(obj, checksum)
         if earlier:
-            return outcome(SKIPPED, reason=f"{earlier.status} in load {earlier.load_id}")
+            return outcome(Status.SKIPPED, reason=f"{earlier.status} in load {earlier.load_id}")
         original = self.ledger.loaded.get(checksum) if checksum else None
         rows = 0
         if original:
@@ -300,7 +300,7 @@ class _Run:
         # Known at once, so a later file of this run with the same content is a duplicate, even in a dry run.
         self.ledger.add(SeenFile(obj.key, obj.size, checksum, status, self.summary.load_id))
         if self.options.dry_run:
-            return outcome(VALID if status == Status.LOADED else status, rows, reason)
+            return outcome(Status.VALID if status == Status.LOADED else status, rows, reason)
 
         finished = clock.now()
         entry = LedgerEntry(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from shopwarehouse.load.loader import SKIPPED, VALID, FileOutcome, LoadSummary
+from shopwarehouse.load.loader import FileOutcome, LoadSummary
 from shopwarehouse.load.tables import Status
 
-HEADER = ("entity", "files", "loaded", "duplicate", "quarantined", "skipped", "rows", "MB", "seconds")
+COUNTED = (Status.LOADED, Status.DUPLICATE, Status.QUARANTINED, Status.SKIPPED)
+HEADER = ("entity", "files", *COUNTED, "rows", "MB", "seconds")
 
 
 def summary_table(summary: LoadSummary) -> str:
@@ -35,17 +36,15 @@ def summary_table(summary: LoadSummary) -> str:
 
 
 def _row(name: str, outcomes: list[FileOutcome], load_seconds: float) -> tuple[str, ...]:
-    def count(*statuses: str) -> str:
+    def count(*statuses: Status) -> str:
         return str(sum(1 for outcome in outcomes if outcome.status in statuses))
 
-    worked = [outcome for outcome in outcomes if outcome.status != SKIPPED]
+    worked = [outcome for outcome in outcomes if outcome.status != Status.SKIPPED]
     return (
         name,
         str(len(outcomes)),
-        count(Status.LOADED, VALID),
-        count(Status.DUPLICATE),
-        count(Status.QUARANTINED),
-        count(SKIPPED),
+        count(Status.LOADED, Status.VALID),  # a dry run's valid files would load
+        *(count(status) for status in COUNTED[1:]),
         f"{sum(outcome.rows for outcome in outcomes):,}",
         f"{sum(outcome.size for outcome in worked) / 1e6:.1f}",
         f"{sum(outcome.seconds for outcome in worked) + load_seconds:.1f}",

@@ -58,9 +58,14 @@ def decimal_scales(entity: str) -> dict[str, int]:
 
 
 class Status(StrEnum):
+    """What became of a landed file in a load. The ledger records the first three; the other two are
+    outcomes a load reports without writing anything."""
+
     LOADED = "loaded"
-    DUPLICATE = "duplicate"
+    DUPLICATE = "duplicate"  # the same content as a file loaded before, under another key
     QUARANTINED = "quarantined"
+    SKIPPED = "skipped"  # seen before: nothing to do
+    VALID = "valid"  # would be loaded (dry run)
 
 
 @dataclass(frozen=True)

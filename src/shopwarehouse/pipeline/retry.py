@@ -9,15 +9,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from shopwarehouse.config import Settings
 from shopwarehouse.errors import ConfigurationError, Fault, TransientError
 from shopwarehouse.landing import s3
 from shopwarehouse.landing.zone import LandingUnavailable
 from shopwarehouse.warehouse import fault_of
-
-if TYPE_CHECKING:
-    from shopwarehouse.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -25,9 +23,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 3
+    attempts: int = Settings.retry_attempts
     """Attempts in all, the first included."""
-    base_seconds: float = 2.0
+    base_seconds: float = Settings.retry_base_seconds
     """The wait after the first failure; it doubles after each further one."""
     max_seconds: float = 60.0
     jitter: float = 0.25
