@@ -338,7 +338,7 @@ def test_a_copy_whose_postgres_backend_is_terminated_fails_clearly_and_a_rerun_l
         if warehouse_target.query("select to_regclass('raw._load_files')") == [(None,)]:
             continue
         rows = warehouse_target.query(
-            "select pid, state from pg_stat_activity where application_name = 'shopwarehouse-load' "
+            "select pid, state from pg_stat_activity where application_name = 'shopwarehouse' "
             "and query ilike 'copy %' and state in ('active', 'idle in transaction') "
             "and exists (select 1 from raw._load_files)"
         )

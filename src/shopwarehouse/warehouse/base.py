@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Self, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 from shopwarehouse.errors import Fault
 from shopwarehouse.landing.contract import ColumnType
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -87,32 +86,23 @@ class SqlClient(ABC):
 
     def run_ddl(self, statements: Sequence[str]) -> None:
         """DDL statements in one transaction (a warehouse where DDL commits by itself overrides this)."""
-        self.in_transaction(lambda: [self.execute(statement) for statement in statements])
+        self.transact([(statement, ()) for statement in statements])
 
     # -- shared ---------------------------------------------------------------------------------------------
 
-    def in_transaction(self, work: Callable[[], T]) -> T:
-        """``work()`` in a transaction of its own: committed when it returns, rolled back when it raises."""
+    def transact(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[Any, ...]]:
+        """``statements`` (SQL with this client's placeholders, and its parameters) in one transaction:
+        committed when they all ran, rolled back when one fails; the rows the last one returns."""
+        rows: list[tuple[Any, ...]] = []
         self.begin()
         try:
-            result = work()
+            for sql, params in statements:
+                rows = self.execute(sql, params)
         except BaseException:
             self.rollback_after_failure()
             raise
         self.commit()
-        return result
-
-    def transact(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[Any, ...]]:
-        """``statements`` (SQL with this client's placeholders, and its parameters) in one transaction,
-        committed; the rows the last one returns."""
-
-        def run() -> list[tuple[Any, ...]]:
-            rows: list[tuple[Any, ...]] = []
-            for sql, params in statements:
-                rows = self.execute(sql, params)
-            return rows
-
-        return self.in_transaction(run)
+        return rows
 
     def rollback_after_failure(self) -> None:
         """Roll back what a failure interrupted. When the failure was the connection itself (the server
@@ -143,7 +133,7 @@ class SqlClient(ABC):
                       self.create_table_sql(table, columns, schema)])  # fmt: skip
         marks = ", ".join([self.placeholder] * len(columns))
         sql = f"insert into {qualified(table, schema)} ({column_list(columns)}) values ({marks})"
-        self.in_transaction(lambda: [self.execute(sql, row) for row in rows])
+        self.transact([(sql, row) for row in rows])
 
     def select_rows(
         self, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]], order_by: str
