@@ -110,11 +110,11 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 # Nodes each build runs, all passing: (resource type, status) -> count, for the first build and the
 # incremental one. On the emulator, unit tests and (on the second build) snapshots are the exclusions above.
 EXPECTED_NODES = {
-    "duckdb": [{"seed": 5, "model": 23, "snapshot": 2, "test": 139, "unit_test": 8}] * 2,
-    "postgres": [{"seed": 5, "model": 23, "snapshot": 2, "test": 139, "unit_test": 8}] * 2,
+    "duckdb": [{"seed": 5, "model": 24, "snapshot": 2, "test": 141, "unit_test": 11}] * 2,
+    "postgres": [{"seed": 5, "model": 24, "snapshot": 2, "test": 141, "unit_test": 11}] * 2,
     "snowflake": [
-        {"seed": 5, "model": 23, "snapshot": 2, "test": 139},
-        {"seed": 5, "model": 23, "test": 135},  # without the snapshots' 4 tests
+        {"seed": 5, "model": 24, "snapshot": 2, "test": 141},
+        {"seed": 5, "model": 24, "test": 137},  # without the snapshots' 4 tests
     ],
 }
 
