@@ -33,6 +33,7 @@ NOT_CREDENTIALS = (
     'password="snow"',  # the tests' connection to the same emulator
     '_LOCAL_SECRET = "shopwarehouse", "local-only"',  # sent only to a local S3 server, which ignores them
     "password: not-a-secret",  # a profile compiled for Redshift with no cluster behind it
+    "password=credentials.password,",  # a warehouse client passes the profile's password to its driver
 )
 SAMPLES = "tests/python/test_security.py"  # this file: its samples of what the search must find
 
