@@ -24,11 +24,9 @@ from support import (
     START,
     Page,
     WarehouseTarget,
-    duckdb_target,
     free_port,
     listening,
-    postgres_target,
-    snowflake_target,
+    local_target,
     start_s3_server,
     start_server,
 )
@@ -126,12 +124,7 @@ def warehouse_target(
 ) -> WarehouseTarget:
     """Each local warehouse in turn, empty; the environment (and working directory, for ``profiles.yml``)
     points the ``shopwarehouse`` command and the in-process loader at it."""
-    if request.param == "duckdb":
-        target = duckdb_target(tmp_path / "warehouse.duckdb")
-    elif request.param == "postgres":
-        target = postgres_target(request.getfixturevalue("postgres_database"))
-    else:
-        target = snowflake_target(request.getfixturevalue("fakesnow_port"))
+    target = local_target(request.param, request, tmp_path / "warehouse.duckdb")
     target.env |= {"SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO)}
     for name, value in target.env.items():
         monkeypatch.setenv(name, value)

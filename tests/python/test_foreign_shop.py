@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import WarehouseTarget, cli, dbt, duckdb_target, postgres_target, snowflake_target, target_env
+from support import WarehouseTarget, cli, dbt, duckdb_target, local_target, target_env
 from support.foreign_shop import (
     CORRECTED_DAY,
     FIRST_DAY,
@@ -54,12 +54,7 @@ class Built:
 @pytest.fixture(scope="module", params=["duckdb", "postgres", "snowflake"])
 def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp(f"foreign_{request.param}")
-    if request.param == "duckdb":
-        target = duckdb_target(root / "warehouse.duckdb")
-    elif request.param == "postgres":
-        target = postgres_target(request.getfixturevalue("postgres_database"))
-    else:
-        target = snowflake_target(request.getfixturevalue("fakesnow_port"))
+    target = local_target(request.param, request, root / "warehouse.duckdb")
     shop = make_shop()
     shop.land(LocalLanding(root / "landing"))
     env = target_env(target, root / "landing", SHOPWAREHOUSE_REPORT_PATH=str(root / "kpi.html"),

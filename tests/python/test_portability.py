@@ -21,9 +21,7 @@ from support import (
     WarehouseTarget,
     cli,
     dbt,
-    duckdb_target,
-    postgres_target,
-    snowflake_target,
+    local_target,
     target_env,
 )
 
@@ -80,9 +78,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     and built, then four more landed, loaded and built incrementally on top."""
     root = tmp_path_factory.mktemp("portability")
     targets = [
-        duckdb_target(root / "warehouse.duckdb"),
-        postgres_target(request.getfixturevalue("postgres_database")),
-        snowflake_target(request.getfixturevalue("fakesnow_port")),
+        local_target(name, request, root / "warehouse.duckdb") for name in ("duckdb", "postgres", "snowflake")
     ]
     results = {}
     for target in targets:

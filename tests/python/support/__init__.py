@@ -261,6 +261,16 @@ def snowflake_target(port: int) -> WarehouseTarget:
     return WarehouseTarget("snowflake", {"SHOPWAREHOUSE_FAKESNOW_PORT": str(port)}, query)
 
 
+def local_target(name: str, request: pytest.FixtureRequest, duckdb_path: Path) -> WarehouseTarget:
+    """The local warehouse ``name``, empty: a DuckDB file at ``duckdb_path``, the test database on the
+    PostgreSQL server, or the fakesnow server (both from the session's fixtures)."""
+    if name == "duckdb":
+        return duckdb_target(duckdb_path)
+    if name == "postgres":
+        return postgres_target(request.getfixturevalue("postgres_database"))
+    return snowflake_target(request.getfixturevalue("fakesnow_port"))
+
+
 def target_env(target: WarehouseTarget, landing: Path | str, **settings: str) -> dict[str, str]:
     """The environment of a command on ``target`` through the repository's profile, reading ``landing``."""
     return {**target.env, "SHOPWAREHOUSE_TARGET": target.name, "DBT_PROFILES_DIR": str(REPO),
