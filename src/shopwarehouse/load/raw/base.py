@@ -51,7 +51,7 @@ class SeenFile:
 
 def staged_key(first: LedgerEntry, part: int, suffix: str) -> str:
     """Where a warehouse that COPYs from storage finds a batch's rows in the landing zone, named after the
-    batch's first file (a file is in one batch only) and the part of it (see :meth:`Warehouse.load_parts`)."""
+    batch's first file (a file is in one batch only) and the part of it (see :meth:`RawLoader.load_parts`)."""
     assert first.file_checksum is not None  # only validated files are staged
     stem = f"{first.file_checksum[:32]}-{part:05d}"
     return f"{STAGE_PREFIX}{first.load_id}/{identifier(first.entity)}/{stem}{suffix}"
