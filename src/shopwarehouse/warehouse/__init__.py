@@ -11,7 +11,7 @@ from shopwarehouse.errors import Fault
 from shopwarehouse.warehouse.base import SqlClient
 from shopwarehouse.warehouse.profile import ProfileError, read_target
 
-__all__ = ["SqlClient", "fault_of", "open_client", "warehouse_type"]
+__all__ = ["SqlClient", "connect", "fault_of", "open_client", "warehouse_type"]
 
 KINDS = ("duckdb", "postgres", "snowflake", "redshift")
 _DRIVERS = {
@@ -36,7 +36,11 @@ def warehouse_type(settings: Settings) -> tuple[str, dict[str, Any]]:
 
 def open_client(settings: Settings) -> SqlClient:
     """A connection to the warehouse of the dbt profile target ``settings.target``."""
-    kind, profile = warehouse_type(settings)
+    return connect(*warehouse_type(settings))
+
+
+def connect(kind: str, profile: dict[str, Any]) -> SqlClient:
+    """A connection to the warehouse of type ``kind`` that the rendered profile target ``profile`` names."""
     # Each client imports its driver, so a laptop on DuckDB never imports the Snowflake connector.
     if kind == "duckdb":
         from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials

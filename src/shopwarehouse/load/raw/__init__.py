@@ -3,31 +3,33 @@ profile target, over that warehouse's SQL client."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from shopwarehouse.config import Settings
 from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing.zone import Landing
 from shopwarehouse.load.raw.base import LoadError, RawLoader, SeenFile
-from shopwarehouse.warehouse import open_client, warehouse_type
+from shopwarehouse.warehouse import connect, warehouse_type
 
 __all__ = ["LoadError", "RawLoader", "SeenFile", "check_landing", "open_raw_loader"]
 
 
-def check_landing(settings: Settings, landing: Landing) -> str:
-    """The target's warehouse type, once it is known to load from ``landing``: a
+def check_landing(settings: Settings, landing: Landing) -> tuple[str, dict[str, Any]]:
+    """The target's warehouse type and rendered profile entry, once it is known to load from ``landing``: a
     :class:`ConfigurationError` before anything connects when it cannot (Redshift's COPY reads S3 only)."""
-    kind, _ = warehouse_type(settings)
+    kind, profile = warehouse_type(settings)
     if kind == "redshift" and not landing.location("").startswith("s3://"):
         raise ConfigurationError(
             f"Redshift loads from S3 and the landing zone is {landing.url}: set SHOPWAREHOUSE_LANDING to "
             "the s3:// landing bucket"
         )
-    return kind
+    return kind, profile
 
 
 def open_raw_loader(settings: Settings, landing: Landing) -> RawLoader:
     """The raw loader of the warehouse of the dbt profile target ``settings.target``, connected."""
-    kind = check_landing(settings, landing)
-    client = open_client(settings)
+    kind, profile = check_landing(settings, landing)
+    client = connect(kind, profile)
     # Each loader module imports its client's, so a laptop on DuckDB never imports the Snowflake connector.
     if kind == "duckdb":
         from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
