@@ -12,6 +12,26 @@ order_items as (
 
 ),
 
+reviews as (
+
+    select * from {{ ref('stg_shop__reviews') }}
+    where
+        not is_deleted
+        and product_id is not null
+
+),
+
+ratings as (
+
+    select
+        product_id,
+        cast(count(*) as integer) as rating_count,
+        cast(avg(rating * 1.0) as decimal(18, 2)) as average_rating
+    from reviews
+    group by product_id
+
+),
+
 unlanded as (
 
     -- Products an order line names before their own row has landed: kept as placeholders, so every
@@ -24,7 +44,7 @@ unlanded as (
 
 ),
 
-final as (
+products_and_placeholders as (
 
     select
         product_id,
@@ -53,6 +73,18 @@ final as (
         null as created_at,
         null as updated_at
     from unlanded
+
+),
+
+final as (
+
+    select
+        products_and_placeholders.*,
+        coalesce(ratings.rating_count, 0) as rating_count,
+        ratings.average_rating
+    from products_and_placeholders
+    left join ratings
+        on products_and_placeholders.product_id = ratings.product_id
 
 )
 

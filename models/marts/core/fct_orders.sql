@@ -33,6 +33,18 @@ payments as (
 
 ),
 
+completions as (
+
+    select * from {{ ref('int_orders__completions') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
 customer_orders as (
 
     -- What an order's number among its customer's orders is computed from; guests are never numbered.
@@ -67,10 +79,22 @@ built_orders as (
 
 touched as (
 
-    -- The driving input: the orders with a row loaded since the watermark.
-    select distinct order_id
+    -- The driving input: the orders with a row loaded since the watermark, and those whose session was
+    -- built again since then (a late event can merge it into another).
+    select order_id
     from touched_rows
     where loaded_at > {{ incremental_watermark() }}
+
+    union
+
+    select completions.order_id
+    from completions
+    inner join sessions
+        on
+            completions.anonymous_id = sessions.anonymous_id
+            and completions.completed_at >= sessions.started_at
+            and completions.completed_at <= sessions.ended_at
+    where sessions.source_loaded_at > {{ incremental_watermark() }}
 
 ),
 
@@ -211,6 +235,25 @@ payments_per_order as (
 
 ),
 
+order_sessions as (
+
+    -- The session holding the order's first order_completed event.
+    select
+        completions.order_id,
+        sessions.session_id,
+        sessions.channel as session_channel
+    from completions
+    inner join sessions
+        on
+            completions.anonymous_id = sessions.anonymous_id
+            and completions.completed_at >= sessions.started_at
+            and completions.completed_at <= sessions.ended_at
+    {% if is_incremental() %}
+    where completions.order_id in (select rebuilt.order_id from rebuilt)
+    {% endif %}
+
+),
+
 final as (
 
     select
@@ -243,6 +286,8 @@ final as (
             as refunded_amount_reporting,
         scope.customer_order_number,
         coalesce(scope.customer_order_number = 1, false) as is_first_order,
+        order_sessions.session_id,
+        order_sessions.session_channel,
         scope.updated_at,
         greatest(
             scope.loaded_at,
@@ -255,6 +300,8 @@ final as (
         on scope.order_id = items_per_order.order_id
     left join payments_per_order
         on scope.order_id = payments_per_order.order_id
+    left join order_sessions
+        on scope.order_id = order_sessions.order_id
 
 )
 

@@ -51,6 +51,30 @@ countries as (
 
 ),
 
+events as (
+
+    select * from {{ ref('stg_clickstream__events') }}
+
+),
+
+event_types as (
+
+    select * from {{ ref('event_types') }}
+
+),
+
+utm_mediums as (
+
+    select * from {{ ref('utm_mediums') }}
+
+),
+
+devices as (
+
+    select * from {{ ref('devices') }}
+
+),
+
 rated_currencies as (
 
     select distinct currency from {{ ref('int_fx_rates__daily') }}
@@ -67,6 +91,9 @@ rated_currencies as (
     ('payments', 'payment_method', 'payment_methods', 'created_date', false, 'add it to seeds/payment_methods.csv with its label and group'),
     ('payments', 'currency', 'rated_currencies', 'created_date', true, 'deliver its rates under raw/fx_rates/'),
     ('customers', 'country_code', 'countries', 'created_date', false, 'add it to seeds/countries.csv with its name and region'),
+    ('events', 'event_type', 'event_types', 'event_date', false, 'add it to seeds/event_types.csv with its label'),
+    ('events', 'utm_medium', 'utm_mediums', 'event_date', false, 'add it to seeds/utm_mediums.csv with its channel'),
+    ('events', 'device', 'devices', 'event_date', false, 'add it to seeds/devices.csv with its label'),
 ] %}
 
 {% for entity, column, codes, date_column, is_blocking, fix in coded_columns %}

@@ -43,6 +43,18 @@ latest as (
 
 ),
 
+deliveries as (
+
+    -- When each order was first exported as delivered: its later versions (returned) keep the time.
+    select
+        order_id,
+        min(updated_at) as delivered_at
+    from source
+    where lower(trim(order_status)) = 'delivered'
+    group by order_id
+
+),
+
 coded as (
 
     select
@@ -72,6 +84,7 @@ final as (
         coded.total_amount,
         coded.ordered_at,
         {{ utc_date('coded.ordered_at') }} as ordered_date,
+        deliveries.delivered_at,
         coded.updated_at,
         coded._loaded_at as loaded_at
     from coded
@@ -79,6 +92,8 @@ final as (
         on coded.order_status_code = order_statuses.order_status
     left join channels
         on coded.channel_code = channels.channel
+    left join deliveries
+        on coded.order_id = deliveries.order_id
 
 )
 

@@ -40,7 +40,9 @@ class Column:
 class Entity:
     name: str
     key: tuple[str, ...]
-    """The columns that name one row; a later ``updated_at`` for the same key is a newer version."""
+    """The columns that name one row. In a change feed (an entity with ``updated_at``) a later ``updated_at``
+    for the same key is a newer version; in an event stream (no ``updated_at``) a key delivered again is
+    the same event."""
     columns: tuple[Column, ...]
     every_day: bool = True
     """Whether an export lands every day; ``False``: only on days some row changed (the daily run's
@@ -163,12 +165,63 @@ FX_RATES = Entity(
     ),
 )
 
+EVENTS = Entity(
+    name="events",
+    key=("event_id",),
+    columns=(
+        Column("event_id", S, nullable=False),
+        Column("anonymous_id", S, nullable=False),  # the device or cookie
+        Column("customer_id", S, nullable=True),  # set once the visitor signs in
+        Column("event_type", S, nullable=False),
+        Column("occurred_at", T, nullable=False),
+        Column("page_path", S, nullable=True),
+        Column("referrer", S, nullable=True),
+        Column("product_id", S, nullable=True),
+        Column("order_id", S, nullable=True),
+        Column("utm_source", S, nullable=True),
+        Column("utm_medium", S, nullable=True),
+        Column("utm_campaign", S, nullable=True),
+        Column("device", S, nullable=True),
+        Column("country", S, nullable=True, length=2),
+        Column("user_agent", S, nullable=True),
+    ),
+)
+
+REVIEWS = Entity(
+    name="reviews",
+    every_day=False,  # a small shop has days without a review
+    key=("review_id",),
+    columns=(
+        Column("review_id", S, nullable=False),
+        Column("order_id", S, nullable=False),
+        Column("product_id", S, nullable=True),
+        Column("customer_id", S, nullable=True),
+        Column("rating", INT, nullable=False),
+        Column("title", S, nullable=True, pii=True),
+        Column("body", S, nullable=True, pii=True),
+        Column("created_at", T, nullable=False),
+        Column("answered_at", T, nullable=True),
+        Column("updated_at", T, nullable=False),
+        Column("is_deleted", B, nullable=True),
+    ),
+)
+
 ENTITIES: dict[str, Entity] = {
-    entity.name: entity for entity in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS, PAYMENTS, FX_RATES)
+    entity.name: entity
+    for entity in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS, PAYMENTS, FX_RATES, EVENTS, REVIEWS)
 }
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded", "partially_refunded")
+EVENT_TYPES = (
+    "page_view",
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "order_completed",
+)
+DEVICES = ("desktop", "mobile", "tablet")
 
 # File name endings the contract accepts, longest first so ".csv.gz" wins over ".gz".
 FILE_SUFFIXES = (".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".parquet")
