@@ -72,9 +72,9 @@ signed_in as (
     where
         events.customer_id is not null
         and not events.is_bot
-        {% if is_incremental() %}
+    {% if is_incremental() %}
         and events.anonymous_id in (select scope.anonymous_id from scope)
-        {% endif %}
+    {% endif %}
 
 ),
 

@@ -35,8 +35,9 @@ START = date(2024, 2, 16)  # across a month end: two cohorts on the dashboard
 # Marts compared between a day-by-day build and a full refresh: all but fct_order_fulfilment, which is built
 # on the daily snapshots and so, by design, knows the statuses each daily run saw.
 MARTS = (
-    "fct_orders", "fct_order_items", "fct_payments", "dim_customers", "dim_products", "dim_date",
-    "kpi_daily", "kpi_payment_methods", "kpi_customer_cohorts", "kpi_customer_value",
+    "fct_orders", "fct_order_items", "fct_payments", "fct_sessions", "fct_reviews", "dim_customers",
+    "dim_products", "dim_date", "kpi_daily", "kpi_payment_methods", "kpi_customer_cohorts",
+    "kpi_customer_value", "kpi_funnel_daily", "kpi_product_reviews", "dq_bot_traffic_daily",
 )  # fmt: skip
 
 

@@ -51,6 +51,8 @@ KPI_MARTS = {
     "kpi_daily": ("date_day",),
     "kpi_payment_methods": ("date_day", "payment_method"),
     "kpi_customer_cohorts": ("cohort_month", "months_since_first_order"),
+    "kpi_funnel_daily": ("date_day", "channel", "device"),
+    "kpi_product_reviews": ("date_day", "product_id"),
 }
 
 
@@ -266,10 +268,15 @@ def test_every_compiled_statement_runs_on_redshift(redshift_compiled: list[Path]
     assert not problems
 
 
-def test_incremental_branch_is_compiled_too(redshift_compiled: list[Path]) -> None:
-    facts = [p for p in redshift_compiled if p.name == "fct_orders.sql"]
+@pytest.mark.parametrize(
+    ("model", "incremental_only"), [("fct_orders", "renumber_from"), ("fct_sessions", "rebuild_from")]
+)
+def test_incremental_branch_is_compiled_too(
+    redshift_compiled: list[Path], model: str, incremental_only: str
+) -> None:
+    facts = [p for p in redshift_compiled if p.name == f"{model}.sql"]
     assert len(facts) == 2
-    assert sum("renumber_from" in p.read_text() for p in facts) == 1
+    assert sum(incremental_only in p.read_text() for p in facts) == 1
 
 
 @pytest.mark.parametrize(

@@ -39,10 +39,10 @@ final as (
         cast(
             {{ dbt.datediff('orders.ordered_at', 'orders.delivered_at', 'minute') }} / 1440.0 as decimal(18, 2)
         ) as days_to_delivery,
+        {%- set promised_by = dbt.dateadd('day', var('delivery_promise_days'), 'orders.ordered_at') %}
         case
             when orders.delivered_at is null then null
-            when orders.delivered_at
-                > {{ dbt.dateadd('day', var('delivery_promise_days'), 'orders.ordered_at') }} then true
+            when orders.delivered_at > {{ promised_by }} then true
             else false
         end as is_late_delivery,
         reviews.updated_at,

@@ -350,8 +350,8 @@ session_orders as (
     inner join completions
         on
             sessions.anonymous_id = completions.anonymous_id
-            and completions.completed_at >= sessions.started_at
-            and completions.completed_at <= sessions.ended_at
+            and sessions.started_at <= completions.completed_at
+            and sessions.ended_at >= completions.completed_at
     left join orders
         on completions.order_id = orders.order_id
     group by sessions.session_id

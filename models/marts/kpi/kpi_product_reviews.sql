@@ -58,9 +58,17 @@ reviewed as (
 
 days_and_products as (
 
-    select date_day, product_id from reviewed
+    select
+        date_day,
+        product_id
+    from reviewed
+
     union
-    select date_day, product_id from delivered
+
+    select
+        date_day,
+        product_id
+    from delivered
 
 ),
 
