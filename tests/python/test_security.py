@@ -192,7 +192,7 @@ def test_the_analyst_role_reads_every_mart_and_nothing_else(
     # THEN connected as the analyst role, every mart reads and every other table is refused
     found = {(schema, table): as_analyst(schema, table) for schema, table in tables}
     marts = {key for key in found if key[0] == "analytics_marts"}
-    assert len(marts) == 12  # seven in the star schema, four KPI marts, the data-quality mart
+    assert len(marts) == 17  # nine in the star schema, six KPI marts, two data-quality marts
     assert {found[key] for key in marts} == {"read"}
     assert {found[key] for key in set(found) - marts} == {"denied"}
     assert ("analytics_restricted", "dim_customers_pii") in found  # personal data: denied above
