@@ -115,9 +115,9 @@ final as (
     -- An anonymous id whose only customer was erased keeps a row without one, so the erased link is gone.
     select
         scope.anonymous_id,
-        cast(null as {{ dbt.type_string() }}) as customer_id,
-        cast(null as {{ dbt.type_timestamp() }}) as first_identified_at,
-        cast(null as {{ dbt.type_timestamp() }}) as last_identified_at,
+        null as customer_id,
+        null as first_identified_at,
+        null as last_identified_at,
         max(scope.changed_at) as loaded_at
     from scope
     where scope.anonymous_id not in (select identified.anonymous_id from identified)
