@@ -11,6 +11,9 @@ when it is loaded (:func:`validate_parts`).
 
 Line numbers count as a text editor does: in CSV the header is line 1 and the first row line 2 (a quoted
 value that spans lines shifts the count); in JSON Lines the first object is line 1; in Parquet, the row.
+
+JSON Lines are read by Arrow's C++ reader (on its threads) a part at a time, and line by line in Python only
+where Arrow cannot be trusted to give exactly what the line-by-line reading gives (see :func:`_jsonl_parts`).
 """
 
 from __future__ import annotations
@@ -18,23 +21,27 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import gzip
 import io
+import re
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from shopwarehouse.landing.contract import ENTITIES, FILE_SUFFIXES, Column, ColumnType, arrow_type
+from shopwarehouse.landing.contract import ENTITIES, FILE_SUFFIXES, Column, ColumnType, Entity, arrow_type
 
 FORMAT_HINT = {
     ColumnType.STRING: "text",
@@ -156,7 +163,11 @@ def validate_parts(entity: str, key: str, stream: BinaryIO) -> Iterator[ValidFil
     fmt, gzipped = file_format(key)
     if gzipped:
         stream = io.BufferedReader(_Gunzipped(key, stream), buffer_size=PART_BYTES)
-    reader = {"csv": _csv_parts, "jsonl": _jsonl_parts, "parquet": _parquet_parts}[fmt]
+    jsonl = functools.partial(_jsonl_parts, ENTITIES[entity])
+    readers: dict[str, Callable[[str, BinaryIO], Iterator[tuple[Columns, int]]]] = {
+        "csv": _csv_parts, "jsonl": jsonl, "parquet": _parquet_parts,
+    }  # fmt: skip
+    reader = readers[fmt]
     rows = 0
     for columns, first_line in reader(key, stream):
         part = _typed(entity, key, columns, first_line)
@@ -273,17 +284,77 @@ def _text_column(key: str, column: pa.Array, first_line: int) -> pa.Array:
         raise
 
 
-def _jsonl_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
+def _jsonl_parts(contract: Entity, key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
+    """The objects, a part at a time, every value as text (as :func:`_text` renders it), the part cut after
+    the first line that brings its non-blank lines to :data:`PART_BYTES`.
+
+    Each part is first given to Arrow's JSON reader (:func:`_arrow_jsonl`), which reads it on its threads
+    when it can vouch for the result: every value exactly the text the line-by-line reading gives. Where it
+    cannot (a blank line, a number with a fraction, bad JSON, bytes that are not UTF-8, a line too long, a
+    read that failed), the same part is read line by line (:func:`_exact_jsonl`), which gives today's
+    rejection with its line. The parts, their first lines and their values are the same either way."""
+    source = _Buffered(stream)
+    first_line, number, misses = 1, 0, 0
+    kinds: dict[str, pa.DataType] = {}  # the JSON kind each column was last found to hold, kept for the file
+    while True:
+        if misses < ARROW_MISSES:
+            block = source.lines(PART_BYTES, LINE_BYTES)
+            if block == b"":
+                break
+            read = None if block is None else _arrow_jsonl(contract, block, kinds)
+            if block is not None and read is not None:
+                columns, lines = read
+                source.skip(len(block))
+                number += lines
+                misses = 0
+                yield columns, first_line
+                first_line += lines
+                continue
+            misses += 1
+        rows, number, ended = _exact_jsonl(key, source, number)
+        if rows:
+            yield _jsonl_columns(rows), first_line
+            first_line += len(rows)
+        if ended:
+            break
+    if first_line == 1:
+        raise RejectedFile(Rejection(key, EMPTY))
+
+
+ARROW_MISSES = 2
+"""Parts in a row that Arrow's reader could not vouch for, after which the rest of the file is read line by
+line without asking it (a file with, say, a decimal number in every row would otherwise be parsed twice)."""
+ARROW_BLOCK_BYTES = 2 * LINE_BYTES
+"""The text of a part that each of Arrow's threads parses: a line of up to :data:`LINE_BYTES` fits whole."""
+ARROW_THREADS = True
+"""Whether Arrow parses the blocks of a part on its threads (or on the calling one)."""
+ARROW_TRIES = 4
+"""Schemas tried on one part, each with the JSON kind of a column that the one before got wrong."""
+_ARROW_KINDS = {"string": pa.string(), "number": pa.int64(), "boolean": pa.bool_()}
+"""The Arrow type read for each JSON kind a column may hold: text, or a value whose text Arrow renders as
+:func:`_text` does (a whole number in int64's range; a boolean as ``true``/``false``)."""
+_KIND_CHANGED = re.compile(r"Column\(/([^/)]*)\) changed from \w+ to (\w+)")
+_NATURAL_KINDS = {ColumnType.INTEGER: pa.int64(), ColumnType.BOOLEAN: pa.bool_()}
+_EXTRA_DEPTH = 64
+"""Nesting of a value outside the contract that Arrow is trusted with (orjson refuses 1,024 levels)."""
+
+
+def _exact_jsonl(key: str, source: _Buffered, number: int) -> tuple[list[dict[str, Any]], int, bool]:
+    """One part read line by line: its objects, the number of the last line read and whether the stream
+    ended. The reference reading: exact, and the rejection of a bad line names it."""
     rows: list[dict[str, Any]] = []
-    size, first_line, seen = 0, 1, False
-    for number, line in enumerate(iter(lambda: stream.readline(LINE_BYTES), b""), start=1):
+    size = 0
+    while size < PART_BYTES:
+        line = source.readline(LINE_BYTES)
+        if not line:
+            return rows, number, True
+        number += 1
         if not line.strip():
             continue
         if len(line) == LINE_BYTES and not line.endswith(b"\n"):
             raise RejectedFile(Rejection(
                 key, f"no line end in {LINE_BYTES:,} bytes: not JSON Lines (one object a line)", line=number,
             ))  # fmt: skip
-        seen = True
         text = _utf8(key, line, number)
         try:
             row = orjson.loads(text)
@@ -296,14 +367,181 @@ def _jsonl_parts(key: str, stream: BinaryIO) -> Iterator[tuple[Columns, int]]:
             ))  # fmt: skip
         rows.append(row)
         size += len(line)
-        if size >= PART_BYTES:
-            yield _jsonl_columns(rows), first_line
-            first_line += len(rows)
-            rows, size = [], 0
-    if not seen:
-        raise RejectedFile(Rejection(key, EMPTY))
-    if rows:
-        yield _jsonl_columns(rows), first_line
+    return rows, number, False
+
+
+def _arrow_jsonl(contract: Entity, block: bytes, kinds: dict[str, pa.DataType]) -> tuple[Columns, int] | None:
+    """``block`` (whole lines) read by Arrow: its columns and its number of lines, or ``None`` unless the
+    values are certainly those :func:`_exact_jsonl` would give, i.e. unless:
+
+    - every line (see :func:`_object_lines`) is one object and the block is UTF-8;
+    - Arrow parses every line, with the contract's columns read as the JSON kind they hold (Arrow refuses a
+      key given twice, a control character in a string, a lone surrogate; a column mixing kinds, an object
+      or a fractional number in a contract column is not tried);
+    - a column outside the contract (only its name is used) holds no number Arrow reads as a float (NaN and
+      Infinity, which orjson refuses, among them) and is nested less than :data:`_EXTRA_DEPTH` deep;
+    - no column the contract requires is empty throughout (absent and all null look alike in Arrow: the
+      line-by-line reading tells a missing column from an empty one)."""
+    lines = _object_lines(block)
+    if not lines:
+        return None
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    table = _arrow_table(contract, block, kinds, ARROW_BLOCK_BYTES)
+    if table is None or table.num_rows != lines:
+        return None
+    names = set(contract.column_names)
+    extras = [name for name in table.column_names if name not in names]
+    if not all(_trusted_extra(table.schema.field(name).type) for name in extras):
+        return None
+    if len(extras) > 1 and len(block) > ARROW_BLOCK_BYTES:
+        # Parsed in blocks, columns new to several blocks are not in the order they first appear: one block.
+        table = _arrow_table(contract, block, kinds, len(block) + 1)
+        if table is None:
+            return None
+        extras = [name for name in table.column_names if name not in names]
+    columns: Columns = {}
+    required = set(contract.required_columns)
+    for column in contract.columns:
+        values = _array(table.column(column.name))
+        if column.name in required and values.null_count == len(values):
+            return None
+        columns[column.name] = values if pa.types.is_string(values.type) else values.cast(pa.string())
+    for name in extras:
+        columns[name] = _array(table.column(name))
+    return columns, lines
+
+
+def _arrow_table(
+    contract: Entity, block: bytes, kinds: dict[str, pa.DataType], block_size: int
+) -> pa.Table | None:
+    """The block parsed by Arrow, each contract column as the kind it holds (learnt by trying, kept in
+    ``kinds`` for the file's next parts); ``None`` if Arrow cannot parse it."""
+    read_options = pa_json.ReadOptions(use_threads=ARROW_THREADS, block_size=block_size)
+    for _ in range(ARROW_TRIES):
+        schema = pa.schema([
+            (column.name, kinds.get(column.name) or _NATURAL_KINDS.get(column.type, pa.string()))
+            for column in contract.columns
+        ])  # fmt: skip
+        parse_options = pa_json.ParseOptions(
+            explicit_schema=schema, newlines_in_values=False, unexpected_field_behavior="infer"
+        )
+        try:
+            return pa_json.read_json(pa.BufferReader(block), read_options, parse_options)
+        except pa.ArrowException as error:
+            changed = _KIND_CHANGED.search(str(error))
+            if not changed or changed[1] not in schema.names or changed[2] not in _ARROW_KINDS:
+                return None
+            kinds[changed[1]] = _ARROW_KINDS[changed[2]]
+    return None
+
+
+def _array(column: pa.ChunkedArray) -> pa.Array:
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _trusted_extra(kind: pa.DataType, depth: int = 0) -> bool:
+    """Whether Arrow's reading of a column outside the contract is one orjson would accept too."""
+    if depth >= _EXTRA_DEPTH:
+        return False
+    if pa.types.is_struct(kind):
+        return all(_trusted_extra(kind.field(i).type, depth + 1) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _trusted_extra(kind.value_type, depth + 1)
+    return bool(
+        pa.types.is_null(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_int64(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_timestamp(kind)  # text that Arrow took for a time
+    )
+
+
+def _object_lines(block: bytes) -> int:
+    """The number of lines of ``block`` if each starts with ``{``, ends with ``}`` (before its line end, be it
+    CRLF) and is shorter than :data:`LINE_BYTES`; else 0. Then no value can run from one line into the
+    next (within a value, ``}`` is never followed by ``{``), so a block that Arrow reads as that many rows
+    holds one object a line, and no blank line."""
+    text = np.frombuffer(block, np.uint8)
+    ends = np.flatnonzero(text == _NEWLINE)
+    if len(block) and block[-1] != _NEWLINE:  # a last line without its line end
+        ends = np.append(ends, len(block))
+    if not len(ends) or text[0] != _OPEN:
+        return 0
+    if not (text[ends[:-1] + 1] == _OPEN).all():
+        return 0
+    before = text[ends - 1]  # the last byte of each line; a CR, the one before
+    crlf = before == _CR
+    if crlf.any():
+        before[crlf] = text[ends[crlf] - 2]
+    if not (before == _CLOSE).all() or np.diff(ends, prepend=-1).max() >= LINE_BYTES:
+        return 0
+    return len(ends)
+
+
+_NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
+
+
+class _Buffered:
+    """A stream read ahead into one buffer, given as lines (``readline``, as :class:`io.BufferedReader` gives
+    them) or as runs of whole lines (:meth:`lines`). A read that fails (a damaged gzip stream) is held until
+    the lines read before it are used up, then raised where the reading needs more."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.data = b""
+        self.pos = 0
+        self.ended = False
+        self.error: RejectedFile | None = None
+
+    def _fill(self, size: int) -> None:
+        """Read until ``size`` bytes are held past the position, or the stream ends."""
+        held = len(self.data) - self.pos
+        if held >= size or self.ended:
+            return
+        chunks = [self.data[self.pos :]]
+        while held < size and not self.ended:
+            try:
+                chunk = self.stream.read(max(size - held, PART_BYTES))
+            except RejectedFile as error:
+                self.error, chunk = error, b""
+            if not chunk:
+                self.ended = True
+            chunks.append(chunk)
+            held += len(chunk)
+        self.data, self.pos = b"".join(chunks), 0
+
+    def readline(self, limit: int) -> bytes:
+        """The next line with its line end, or its first ``limit`` bytes; ``b""`` at the end."""
+        while True:
+            end = self.data.find(b"\n", self.pos, self.pos + limit)
+            held = len(self.data) - self.pos
+            if end >= 0 or held >= limit or self.ended:
+                if end < 0 and held < limit and self.error:
+                    raise self.error
+                size = end + 1 - self.pos if end >= 0 else min(held, limit)
+                line = self.data[self.pos : self.pos + size]
+                self.pos += size
+                return line
+            self._fill(held + 1)
+
+    def lines(self, size: int, limit: int) -> bytes | None:
+        """The lines from the position to the first line end at or after ``size`` bytes, or to the end of the
+        stream (not consumed: see :meth:`skip`); ``b""`` at the end; ``None`` if no line end comes within
+        ``limit`` bytes more, or a read failed before it."""
+        self._fill(size + limit)
+        end = self.data.find(b"\n", self.pos + size - 1)
+        if end < 0:
+            if not self.ended or self.error:
+                return None
+            end = len(self.data) - 1
+        return self.data[self.pos : end + 1]
+
+    def skip(self, size: int) -> None:
+        self.pos += size
 
 
 def _jsonl_columns(rows: list[dict[str, Any]]) -> Columns:
