@@ -37,3 +37,15 @@
         else 'referral'
     end
 {%- endmacro %}
+
+
+{% macro holds_event(sessions, event_at, event_id) -%}
+    {#- Whether a session of `sessions` (a relation or CTE alias with started_at, first_event_id, ended_at,
+        last_event_id) holds the event at `event_at` with id `event_id`, of the same anonymous id (the
+        caller joins on it). Events are ordered by time, then id, so two sessions can touch at one instant
+        and still hold each event once. -#}
+    ({{ sessions }}.started_at < {{ event_at }}
+        or ({{ sessions }}.started_at = {{ event_at }} and {{ sessions }}.first_event_id <= {{ event_id }}))
+    and ({{ sessions }}.ended_at > {{ event_at }}
+        or ({{ sessions }}.ended_at = {{ event_at }} and {{ sessions }}.last_event_id >= {{ event_id }}))
+{%- endmacro %}

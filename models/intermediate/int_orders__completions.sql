@@ -17,6 +17,7 @@ ranked as (
     select
         order_id,
         anonymous_id,
+        event_id,
         occurred_at,
         loaded_at,
         row_number() over (partition by order_id order by occurred_at, event_id) as completion_rank
@@ -29,6 +30,7 @@ final as (
     select
         order_id,
         anonymous_id,
+        event_id,
         occurred_at as completed_at,
         loaded_at
     from ranked

@@ -92,8 +92,7 @@ touched as (
     inner join sessions
         on
             completions.anonymous_id = sessions.anonymous_id
-            and completions.completed_at >= sessions.started_at
-            and completions.completed_at <= sessions.ended_at
+            and {{ holds_event('sessions', 'completions.completed_at', 'completions.event_id') }}
     where sessions.source_loaded_at > {{ incremental_watermark() }}
 
 ),
@@ -246,8 +245,7 @@ order_sessions as (
     inner join sessions
         on
             completions.anonymous_id = sessions.anonymous_id
-            and completions.completed_at >= sessions.started_at
-            and completions.completed_at <= sessions.ended_at
+            and {{ holds_event('sessions', 'completions.completed_at', 'completions.event_id') }}
     {% if is_incremental() %}
     where completions.order_id in (select rebuilt.order_id from rebuilt)
     {% endif %}

@@ -55,13 +55,22 @@ built as (
 
 new_events as (
 
-    -- The driving input: the events loaded since the watermark, per anonymous id the earliest.
+    -- The driving input: per anonymous id, the first (by time, then id) of its events loaded since the
+    -- watermark.
     select
         anonymous_id,
-        min(occurred_at) as first_new_at
-    from events
-    where loaded_at > {{ incremental_watermark() }}
-    group by anonymous_id
+        occurred_at as first_new_at,
+        event_id as first_new_event_id
+    from (
+        select
+            anonymous_id,
+            occurred_at,
+            event_id,
+            row_number() over (partition by anonymous_id order by occurred_at, event_id) as new_rank
+        from events
+        where loaded_at > {{ incremental_watermark() }}
+    ) as loaded
+    where new_rank = 1
 
 ),
 
@@ -101,18 +110,44 @@ touched as (
 
 reopened as (
 
-    -- Where each anonymous id with new events is sessionized again from: its first built session that
-    -- ends within the inactivity window before its earliest new event (or later), else that event. Its
-    -- sessions before that ended more than the window earlier, so no new event can join them.
+    -- Where each anonymous id with new events is sessionized again from (a time and an event id): its
+    -- first built session that ends within the inactivity window before its first new event (or later),
+    -- else that event. Its sessions before that ended more than the window earlier: no new event can join
+    -- them, and every later session is reached too.
     select
-        new_events.anonymous_id,
-        least(coalesce(min(built.started_at), new_events.first_new_at), new_events.first_new_at) as rebuild_from
-    from new_events
-    left join built
-        on
-            new_events.anonymous_id = built.anonymous_id
-            and built.ended_at >= {{ dbt.dateadd('minute', -inactivity, 'new_events.first_new_at') }}
-    group by new_events.anonymous_id, new_events.first_new_at
+        anonymous_id,
+        rebuild_from,
+        rebuild_from_event_id
+    from (
+        select
+            anonymous_id,
+            rebuild_from,
+            rebuild_from_event_id,
+            row_number() over (
+                partition by anonymous_id
+                order by rebuild_from, rebuild_from_event_id
+            ) as point_rank
+        from (
+            select
+                anonymous_id,
+                first_new_at as rebuild_from,
+                first_new_event_id as rebuild_from_event_id
+            from new_events
+
+            union all
+
+            select
+                built.anonymous_id,
+                built.started_at as rebuild_from,
+                built.first_event_id as rebuild_from_event_id
+            from built
+            inner join new_events
+                on
+                    built.anonymous_id = new_events.anonymous_id
+                    and built.ended_at >= {{ dbt.dateadd('minute', -inactivity, 'new_events.first_new_at') }}
+        ) as points
+    ) as ranked_points
+    where point_rank = 1
 
 ),
 
@@ -123,7 +158,9 @@ kept as (
         built.session_id,
         built.anonymous_id,
         built.started_at,
+        built.first_event_id,
         built.ended_at,
+        built.last_event_id,
         built.landing_page,
         built.referrer,
         built.utm_source,
@@ -143,7 +180,14 @@ kept as (
         on built.anonymous_id = reopened.anonymous_id
     where
         built.anonymous_id in (select touched.anonymous_id from touched)
-        and (reopened.rebuild_from is null or built.started_at < reopened.rebuild_from)
+        and (
+            reopened.anonymous_id is null
+            or built.started_at < reopened.rebuild_from
+            or (
+                built.started_at = reopened.rebuild_from
+                and built.first_event_id < reopened.rebuild_from_event_id
+            )
+        )
 
 ),
 {% endif %}
@@ -156,7 +200,13 @@ scoped_events as (
     inner join reopened
         on
             events.anonymous_id = reopened.anonymous_id
-            and events.occurred_at >= reopened.rebuild_from
+            and (
+                events.occurred_at > reopened.rebuild_from
+                or (
+                    events.occurred_at = reopened.rebuild_from
+                    and events.event_id >= reopened.rebuild_from_event_id
+                )
+            )
     -- the earliest rebuild point bounds the scan, so the old events' row groups are skipped unread
     where events.occurred_at >= (select min(reopened.rebuild_from) from reopened)
     {% endif %}
@@ -244,7 +294,12 @@ numbered as (
             partition by anonymous_id
             order by occurred_at, event_id
             rows between unbounded preceding and current row
-        ) as session_index
+        ) as session_index,
+        -- the next event starts a session (or there is none): this one ends its session
+        coalesce(lead(is_session_start) over (
+            partition by anonymous_id
+            order by occurred_at, event_id
+        ), 1) as is_session_end
     from starts
 
 ),
@@ -273,6 +328,17 @@ landings as (
 
 ),
 
+endings as (
+
+    select
+        anonymous_id,
+        session_index,
+        event_id as last_event_id
+    from numbered
+    where is_session_end = 1
+
+),
+
 activity as (
 
     select
@@ -297,7 +363,9 @@ sessionized as (
         {{ dbt.hash("landings.anonymous_id || '|' || landings.landing_event_id") }} as session_id,
         landings.anonymous_id,
         activity.started_at,
+        landings.landing_event_id as first_event_id,
         activity.ended_at,
+        endings.last_event_id,
         landings.landing_page,
         landings.referrer,
         landings.utm_source,
@@ -317,6 +385,10 @@ sessionized as (
         on
             landings.anonymous_id = activity.anonymous_id
             and landings.session_index = activity.session_index
+    inner join endings
+        on
+            landings.anonymous_id = endings.anonymous_id
+            and landings.session_index = endings.session_index
 
 ),
 
@@ -350,8 +422,7 @@ session_orders as (
     inner join completions
         on
             sessions.anonymous_id = completions.anonymous_id
-            and sessions.started_at <= completions.completed_at
-            and sessions.ended_at >= completions.completed_at
+            and {{ holds_event('sessions', 'completions.completed_at', 'completions.event_id') }}
     left join orders
         on completions.order_id = orders.order_id
     group by sessions.session_id
@@ -366,10 +437,12 @@ final as (
         identities.customer_id,
         cast(row_number() over (
             partition by sessions.anonymous_id
-            order by sessions.started_at, sessions.session_id
+            order by sessions.started_at, sessions.first_event_id
         ) as integer) as session_number,
         sessions.started_at,
+        sessions.first_event_id,
         sessions.ended_at,
+        sessions.last_event_id,
         {{ utc_date('sessions.started_at') }} as session_date,
         cast({{ dbt.datediff('sessions.started_at', 'sessions.ended_at', 'second') }} as bigint) as duration_seconds,
         sessions.landing_page,
