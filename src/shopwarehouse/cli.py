@@ -112,6 +112,21 @@ def main(
 @click.option("--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--gzip/--no-gzip", default=False, show_default=True, help="Gzip CSV and JSON Lines files.")
 @click.option("--max-rows-per-file", type=click.IntRange(min=1), default=250_000, show_default=True)
+@click.option(
+    "--clickstream-scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiplies the clickstream's sessions without an order (0: only each order's own session).",
+)
+@click.option(
+    "--events-format",
+    type=click.Choice(FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="The clickstream's format, whatever --format says.",
+)
+@click.option("--events-gzip/--no-events-gzip", default=True, show_default=True, help="Gzip the clickstream.")
 @click.pass_context
 def generate_command(
     ctx: click.Context,
@@ -123,6 +138,9 @@ def generate_command(
     file_format: str,
     gzip: bool,
     max_rows_per_file: int,
+    clickstream_scale: float,
+    events_format: str,
+    events_gzip: bool,
 ) -> None:
     """Write DAYS daily exports of a simulated shop to the landing zone, per the source contract."""
     settings = _settings(ctx)
@@ -136,6 +154,9 @@ def generate_command(
         file_format=file_format,
         gzip=gzip,
         max_rows_per_file=max_rows_per_file,
+        clickstream_scale=clickstream_scale,
+        events_format=events_format,
+        events_gzip=events_gzip,
     )
     summary = generate(open_landing(settings), options)
     last_day = first_day + timedelta(days=days - 1)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 
-from shopwarehouse.dev.generate.export import Export, file_suffix
+from shopwarehouse.dev.generate.export import EVENTS_GZIP_LEVEL, GZIP_LEVEL, Export, file_suffix
 from shopwarehouse.dev.generate.simulation import Shop
 from shopwarehouse.landing.contract import partition_prefix
 from shopwarehouse.landing.zone import Landing
@@ -24,6 +24,7 @@ LATE_FILE_SHARE = 1 / 3
 LATE_FILE_DELAY_DAYS = 2
 REDELIVERY_EVERY = 9  # on days 4, 13, 22, ... one file is delivered again under another name
 REDELIVERY_ENTITIES = ("orders", "payments", "order_items")
+IN_FLIGHT_ROWS = 1_000_000  # rows handed to the writers and not yet written: the next day waits beyond
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,24 @@ class GenerateOptions:
     file_format: str = "csv"
     gzip: bool = False
     max_rows_per_file: int = 250_000
+    clickstream_scale: float = 1.0
+    """Multiplies the sessions without an order (and the crawlers'); 0: only the sessions of the orders."""
+    events_format: str = "jsonl"  # the clickstream's own format, whatever the other entities'
+    events_gzip: bool = True
 
     def __post_init__(self) -> None:
         file_suffix(self.file_format, self.gzip)  # validates the format
+        file_suffix(self.events_format, self.events_gzip)
         if self.days < 1 or self.orders_per_day <= 0 or self.max_rows_per_file < 1:
             raise ValueError("days, orders per day and rows per file must be positive")
+        if not self.clickstream_scale >= 0:
+            raise ValueError("the clickstream scale must be 0 or more")
+
+    def file_format_of(self, entity: str) -> tuple[str, bool]:
+        """The format an entity's files are written in, and whether they are gzipped."""
+        if entity == "events":
+            return self.events_format, self.events_gzip
+        return self.file_format, self.gzip
 
 
 @dataclass
@@ -50,6 +64,8 @@ class GenerateSummary:
     bytes: int = 0
     rows: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    clickstream: dict[str, int] = field(default_factory=dict)
+    """What the clickstream simulated (sessions, events, late, delivered twice, ...), landed or not yet."""
 
 
 @dataclass(frozen=True)
@@ -65,26 +81,37 @@ def generate(landing: Landing, options: GenerateOptions) -> GenerateSummary:
     that day is not written yet, exactly as in production.
     """
     started = time.perf_counter()
-    shop = Shop(options.seed, options.start, options.orders_per_day, growth=options.growth)
+    shop = Shop(
+        options.seed,
+        options.start,
+        options.orders_per_day,
+        growth=options.growth,
+        clickstream_scale=options.clickstream_scale,
+    )
     summary = GenerateSummary()
     arrivals: dict[int, list[_File]] = {}
-    suffix = file_suffix(options.file_format, options.gzip)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        in_flight: list[Future[int]] = []
+        in_flight: deque[tuple[Future[int], int]] = deque()  # files being written, with their rows
         for index in range(options.days):
             day = options.start + timedelta(days=index)
             for entity, rows in shop.day(index).items():
                 if rows:
+                    suffix = file_suffix(*options.file_format_of(entity))
                     _schedule(arrivals, index, day, entity, Export.from_rows(entity, rows), suffix, options)
             landed = arrivals.pop(index, [])
-            # Keep at most one day in flight: bounded memory, and the next day simulates meanwhile.
-            summary.bytes += sum(f.result() for f in in_flight)
-            in_flight = [pool.submit(_write, landing, f, options) for f in landed]
+            # Bounded work in flight (memory), while the next day simulates: the two writers stay busy.
+            for file in landed:
+                in_flight.append((pool.submit(_write, landing, file, options), len(file.export)))
+            while sum(rows for _, rows in in_flight) > IN_FLIGHT_ROWS:
+                summary.bytes += in_flight.popleft()[0].result()
             summary.files += len(landed)
-            summary.rows.update({f.export.entity: len(f.export) for f in landed})
+            for file in landed:
+                summary.rows[file.export.entity] += len(file.export)
             log.debug("day %s: %d files landed", day, len(landed))
-        summary.bytes += sum(f.result() for f in in_flight)
+        while in_flight:
+            summary.bytes += in_flight.popleft()[0].result()
     summary.orders = shop.next_id["orders"] - 1
+    summary.clickstream = dict(shop.clickstream.stats)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -119,6 +146,8 @@ def _schedule(
 
 
 def _write(landing: Landing, file: _File, options: GenerateOptions) -> int:
-    data = file.export.encode(options.file_format, options.gzip)
+    file_format, gzipped = options.file_format_of(file.export.entity)
+    level = EVENTS_GZIP_LEVEL if file.export.entity == "events" else GZIP_LEVEL
+    data = file.export.encode(file_format, gzipped, level)
     landing.put(file.key, data)
     return len(data)

@@ -91,3 +91,124 @@ ADJECTIVES = (
     "Classic", "Everyday", "Premium", "Organic", "Urban", "Vintage", "Eco", "Deluxe", "Essential",
     "Nordic", "Coastal", "Alpine", "Studio", "Heritage", "Compact",
 )  # fmt: skip
+
+# -- the storefront's clickstream ----------------------------------------------------------------------------
+
+# Shares of the devices a new visitor browses on, in the order of contract.DEVICES (desktop, mobile, tablet).
+DEVICE_SHARES = (0.44, 0.49, 0.07)
+# The browsers' user agent strings, by device; none of them names a bot, a crawler or a headless browser.
+DEVICE_USER_AGENTS: tuple[tuple[str, ...], ...] = (
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4.1 Safari/605.1.15",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4.1 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; SM-S921B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4.1 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36",
+    ),
+)
+# Crawlers and headless browsers: the tracker records them like anyone else.
+BOT_USER_AGENTS = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
+    "Safari/537.36",
+)
+
+# Where visits without campaign parameters come from, with their shares; the rest (about half) are direct.
+ORGANIC_REFERRERS: tuple[tuple[str, float], ...] = (
+    ("https://www.google.com/", 0.30),
+    ("https://www.bing.com/", 0.04),
+    ("https://duckduckgo.com/", 0.02),
+    ("https://www.facebook.com/", 0.03),
+    ("https://www.instagram.com/", 0.02),
+    ("https://www.reddit.com/", 0.01),
+    ("https://www.pinterest.com/", 0.01),
+    ("https://blog.example.org/gift-ideas", 0.02),
+    ("https://news.example.net/deals-of-the-week", 0.01),
+)
+# Campaign traffic: utm_source, utm_medium, the referrer its landing page sees (None: none, as from an
+# email client), and its share of campaign sessions.
+CAMPAIGN_SOURCES: tuple[tuple[str, str, str | None, float], ...] = (
+    ("google", "cpc", "https://www.google.com/", 0.30),
+    ("bing", "cpc", "https://www.bing.com/", 0.05),
+    ("newsletter", "email", None, 0.25),
+    ("facebook", "social", "https://www.facebook.com/", 0.12),
+    ("instagram", "social", "https://www.instagram.com/", 0.10),
+    ("tiktok", "social", "https://www.tiktok.com/", 0.06),
+    ("couponsite", "affiliate", "https://coupons.example.com/shop", 0.07),
+    ("giftblog", "affiliate", "https://blog.example.org/gift-ideas", 0.05),
+)
+CAMPAIGNS = (
+    "spring_sale", "new_arrivals", "free_shipping_weekend", "brand_search", "retargeting",
+    "loyalty_reactivation",
+)  # fmt: skip
+
+# -- product reviews ---------------------------------------------------------------------------------------
+
+# Titles and bodies by rating (index 0: one star). Some bodies hold a quote, a comma, a backslash or a
+# line break, as customers type them.
+REVIEW_TITLES: tuple[tuple[str, ...], ...] = (
+    ("Very disappointed", "Not as described", "Broke within a week", "Would not buy again"),
+    ("Not great", "Below expectations", "Meh, returned it", "Quality could be better"),
+    ("Okay", "Does the job", "Average", "Fine for the price"),
+    ("Very good", "Happy with it", "Nice quality", "Good value"),
+    ("Love it!", "Excellent", "Perfect gift", "Exactly what I wanted", "Five stars"),
+)
+REVIEW_BODIES: tuple[tuple[str, ...], ...] = (
+    (
+        "Arrived damaged and the box was soaked.",
+        'The "premium" finish is just paint, it came off after two days.',
+        "Waited forever for delivery, then it didn't even work.",
+        "Cheap material, wrong size, no reply from support.\nVery disappointed.",
+    ),
+    (
+        "Looks nothing like the photos, colour is off.",
+        "Smaller than expected, and the delivery was slow.",
+        "It works, but it feels flimsy :-\\",
+    ),
+    (
+        "Does what it says, nothing more.",
+        "Decent, although shipping took a while.",
+        'Good product, but "next day delivery" took a week.',
+        "OK for the price.\nPackaging could be better.",
+    ),
+    (
+        "Good quality, fits well, would recommend.",
+        "Nice product, arrived on time.",
+        "Very happy, only the colour is a bit darker than shown.",
+        "Solid, well made, and cheaper than in stores.",
+    ),
+    (
+        "Absolutely love it, fast delivery, great quality!",
+        "Exactly as described. Would buy again.",
+        "My second one already, the whole family uses it.",
+        'Bought it as a gift, she said it\'s "the best present ever".',
+        "Perfect.\nThank you!",
+    ),
+)
+REVIEW_UPDATES: tuple[str, ...] = (
+    " Update: it stopped working after a month.",
+    " Update: support sent a replacement, much better now.",
+    " Update: still going strong after a few weeks.",
+)

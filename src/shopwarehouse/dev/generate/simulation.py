@@ -21,6 +21,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from shopwarehouse.dev.generate import catalog
+from shopwarehouse.dev.generate.clickstream import Clickstream, PlacedOrders
 from shopwarehouse.landing.contract import ENTITIES
 
 DAY = 86_400
@@ -95,6 +96,23 @@ FX_DAILY_VOLATILITY = 0.004  # a rate's daily change is log-normal with this spr
 FX_PUBLISHED_AT = 16 * HOUR  # the finance system publishes the day's rates at 16:00 UTC ...
 FX_PUBLISH_WINDOW = 15 * 60  # ... within a quarter of an hour
 FX_STREAM = 1  # the rates draw from a random stream of their own: they do not depend on the shop's volume
+# Reviews draw from a stream of their own (as do the clickstream's sessions, streams 2 and 3): adding them
+# changed none of the other entities' rows.
+REVIEW_STREAM = 4
+REVIEW_RATE = 0.2  # delivered orders reviewed ...
+REVIEW_DELAY = (DAY, 14 * DAY)  # ... this long after delivery
+WHOLE_ORDER_REVIEW_RATE = 0.1  # reviews of the order as a whole: no product
+PRODUCT_QUALITY_SPREAD = 0.7  # a product's latent quality, in stars above or below the average
+LATE_DELIVERY = 5 * DAY  # delivered later than this after the order: rated worse
+LATE_DELIVERY_PENALTY = 1.6  # stars
+RATING_NOISE = 0.8
+ANSWER_RATE = np.array([0.85, 0.75, 0.5, 0.3, 0.3])  # by rating: the shop answers complaints first
+ANSWER_DELAY = (4 * HOUR, 5 * DAY)
+EDIT_RATE = 0.05
+DELETE_RATE = 0.03
+SIGNED_REVIEW_RATE = 0.15  # bodies that end with the customer's first name
+REVIEW_TITLE_FIRST = np.cumsum([0, *(len(t) for t in catalog.REVIEW_TITLES)])
+REVIEW_BODY_FIRST = np.cumsum([0, *(len(b) for b in catalog.REVIEW_BODIES)])
 
 
 def seasonal_factor(day: date) -> float:
@@ -150,12 +168,22 @@ def concat(parts: list[Columns]) -> Columns:
 class Shop:
     """The simulated shop; :meth:`day` advances it by one day and returns that day's exported rows."""
 
-    def __init__(self, seed: int, start: date, orders_per_day: float, *, growth: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int,
+        start: date,
+        orders_per_day: float,
+        *,
+        growth: bool = True,
+        clickstream_scale: float = 1.0,
+    ) -> None:
         self.seed = seed
         self.start = start
         self.base = orders_per_day
         self.growth = growth  # off: a steady shop, the same volume on day 1,000 as on day 1
-        self.queues = {name: VersionQueue() for name in ENTITIES}
+        # The change feeds' versions wait here; the clickstream's events in the clickstream's own queue.
+        self.queues = {name: VersionQueue() for name in ENTITIES if name != "events"}
+        self.clickstream = Clickstream(seed, clickstream_scale, HOURLY_P)
         self.deferred: dict[str, Columns] = {}
         # Customer state (one entry per customer ever created).
         self.c_market = np.zeros(0, np.int8)
@@ -163,12 +191,14 @@ class Shop:
         self.c_last_order = np.zeros(0, np.int64)
         self.c_created = np.zeros(0, np.int64)
         self.c_erased_at = np.zeros(0, np.int64)
+        self.c_first_name = np.zeros(0, np.int16)
         # Catalogue state.
         self.p_price = np.zeros(0, np.int64)
         self.p_active = np.zeros(0, bool)
         self.p_popularity = np.zeros(0)
         self.p_rows: Columns = {}
-        self.next_id = {"orders": 1, "order_items": 1, "payments": 1}
+        self.p_quality = np.zeros(0)  # drawn from the reviews' stream
+        self.next_id = {"orders": 1, "order_items": 1, "payments": 1, "reviews": 1}
         # Exchange rates: each currency's log of US dollars per unit, a random walk from the catalogue's.
         self.fx_log_rate = np.log(FX_START_USD_PER_UNIT)
 
@@ -185,9 +215,20 @@ class Shop:
         demand = self.base * WEEKDAY_FACTOR[day.weekday()] * seasonal_factor(day)
         grown = index if self.growth else 0
         new_customers = self._sign_up(rng, day_start, demand * (1 + SIGNUP_GROWTH_PER_DAY * grown))
-        self._place_orders(rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * grown), new_customers)
+        review_rng = np.random.default_rng([self.seed, index, REVIEW_STREAM])
+        placed = self._place_orders(
+            rng, day_start, demand * (1 + RETURNING_GROWTH_PER_DAY * grown), new_customers, review_rng
+        )
         self._publish_rates(index, day_start)
-        return {name: self._export_rows(rng, name, day_end) for name in self.queues}
+        self.clickstream.day(self, index, day_start, placed)
+        # The change feeds in the contract's order: the reviews' (the last) draw from the shop's stream after
+        # all the others did, so the others' rows are what they were before there were reviews.
+        return {
+            name: self.clickstream.deliveries(day_end)
+            if name == "events"
+            else self._export_rows(rng, name, day_end)
+            for name in ENTITIES
+        }
 
     # -- exchange rates ----------------------------------------------------------------------------------
 
@@ -257,6 +298,7 @@ class Shop:
         erased_at = np.full(n, np.iinfo(np.int64).max)
         erased_at[erase] = erased["updated_at"]
         self.c_erased_at = np.concatenate([self.c_erased_at, erased_at])
+        self.c_first_name = np.concatenate([self.c_first_name, base["first_name"]])
         self.queues["customers"].add(concat([base, moved, erased]))
         return ids
 
@@ -319,8 +361,13 @@ class Shop:
     # -- orders, items and payments ----------------------------------------------------------------------
 
     def _place_orders(
-        self, rng: np.random.Generator, day_start: int, demand: float, new_customers: np.ndarray
-    ) -> None:
+        self,
+        rng: np.random.Generator,
+        day_start: int,
+        demand: float,
+        new_customers: np.ndarray,
+        review_rng: np.random.Generator,
+    ) -> PlacedOrders:
         first_buyers = new_customers[rng.random(len(new_customers)) < FIRST_ORDER_RATE]
         first_at = self.c_created[first_buyers] + rng.integers(60, 1800, len(first_buyers))
         returning = rng.poisson(demand * (1 - NEW_CUSTOMER_SHARE))
@@ -461,6 +508,93 @@ class Shop:
                 np.int8
             )
         self.queues["payments"].add(concat([payments.rows, refunds]))
+
+        line_start = np.cumsum(sizes) - sizes
+        self._review(
+            review_rng, order_ids, customers, ordered_at, line_start, sizes, product, shipped, t_deliver
+        )
+        return PlacedOrders(order_ids, customers, market, ordered_at, line_start, sizes, product)
+
+    # -- reviews -----------------------------------------------------------------------------------------
+
+    def _review(
+        self,
+        rng: np.random.Generator,
+        order_ids: np.ndarray,
+        customers: np.ndarray,
+        ordered_at: np.ndarray,
+        line_start: np.ndarray,
+        sizes: np.ndarray,
+        product: np.ndarray,
+        delivered: np.ndarray,
+        t_deliver: np.ndarray,
+    ) -> None:
+        """Reviews of some of the orders placed today that will be delivered, decided now like the rest of
+        their future: written days after delivery, rated by the product's quality and by how late the order
+        came; some answered by the shop, a few edited, a few withdrawn, each a later version."""
+        if len(self.p_quality) < len(self.p_price):
+            self.p_quality = rng.normal(0.0, PRODUCT_QUALITY_SPREAD, len(self.p_price))
+        n = len(order_ids)
+        idx = np.flatnonzero(delivered & (rng.random(n) < REVIEW_RATE))
+        m = len(idx)
+        if m == 0:
+            return
+        created = t_deliver[idx] + rng.integers(*REVIEW_DELAY, m)
+        line = line_start[idx] + (rng.random(m) * sizes[idx]).astype(np.int64)
+        reviewed = product[line]
+        late = t_deliver[idx] - ordered_at[idx] > LATE_DELIVERY
+        score = 4.1 + self.p_quality[reviewed] - LATE_DELIVERY_PENALTY * late + rng.normal(0, RATING_NOISE, m)
+        rating = np.clip(np.round(score), 1, 5).astype(np.int64)
+        customer = customers[idx]
+        titles = np.diff(REVIEW_TITLE_FIRST)[rating - 1]
+        bodies = np.diff(REVIEW_BODY_FIRST)[rating - 1]
+        signed = (customer >= 0) & (rng.random(m) < SIGNED_REVIEW_RATE)
+        base: Columns = {
+            "review_id": np.arange(self.next_id["reviews"], self.next_id["reviews"] + m),
+            "order_id": order_ids[idx],
+            "product_id": np.where(rng.random(m) < WHOLE_ORDER_REVIEW_RATE, -1, reviewed + 1),
+            "customer_id": np.where(customer >= 0, customer + 1, -1),
+            "rating": rating,
+            "title": np.where(
+                rng.random(m) < 0.1, -1, REVIEW_TITLE_FIRST[rating - 1] + (rng.random(m) * titles).astype(int)
+            ),
+            "body": np.where(
+                rng.random(m) < 0.05, -1, REVIEW_BODY_FIRST[rating - 1] + (rng.random(m) * bodies).astype(int)
+            ),
+            "signature": np.where(signed, self.c_first_name[np.maximum(customer, 0)], -1),
+            "update": np.full(m, -1),
+            "created_at": created,
+            "answered_at": np.full(m, -1),
+            "updated_at": created,
+            "is_deleted": np.where(rng.random(m) < 0.1, -1, 0).astype(np.int8),
+        }
+        self.next_id["reviews"] += m
+        answered_at = created + rng.integers(*ANSWER_DELAY, m)
+        edited_at = created + rng.integers(2 * HOUR, 20 * DAY, m)
+        deleted_at = created + rng.integers(DAY, 30 * DAY, m)
+        deleted = rng.random(m) < DELETE_RATE
+        answered = (rng.random(m) < ANSWER_RATE[rating - 1]) & ~(deleted & (answered_at >= deleted_at))
+        edited = (rng.random(m) < EDIT_RATE) & ~(deleted & (edited_at >= deleted_at))
+        new_rating = np.clip(rating + rng.choice([-1, 1], m), 1, 5)
+        update = np.where(new_rating < rating, 0, 1 + rng.integers(0, len(catalog.REVIEW_UPDATES) - 1, m))
+        versions = [base]
+        for at, happens, is_deleted in (
+            (answered_at, answered, False),
+            (edited_at, edited, False),
+            (deleted_at, deleted, True),
+        ):
+            version = take(base, happens)
+            now = at[happens]
+            shown = answered[happens] & (answered_at[happens] <= now)
+            version["answered_at"] = np.where(shown, answered_at[happens], -1)
+            changed = edited[happens] & (edited_at[happens] <= now)
+            version["rating"] = np.where(changed, new_rating[happens], version["rating"])
+            version["update"] = np.where(changed, update[happens], -1)
+            version["updated_at"] = now
+            if is_deleted:
+                version["is_deleted"] = np.ones(int(happens.sum()), np.int8)
+            versions.append(version)
+        self.queues["reviews"].add(concat(versions))
 
     def _pay(
         self,
