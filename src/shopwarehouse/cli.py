@@ -171,6 +171,19 @@ def generate_command(
         summary.seconds,
         ", ".join(f"{entity} {rows} rows" for entity, rows in sorted(summary.rows.items())),
     )
+    clicks = summary.clickstream
+    if clicks.get("sessions"):
+        log.info(
+            "clickstream: %d sessions (%.1f%% with an order), %d events (%.1f%% crawlers'); "
+            "delivered late %d, twice %d; clocks behind %d",
+            clicks["sessions"],
+            100 * clicks["converting_sessions"] / clicks["sessions"],
+            clicks["events"],
+            100 * clicks.get("bot_events", 0) / clicks["events"],
+            clicks.get("events_late", 0),
+            clicks.get("events_delivered_twice", 0),
+            clicks.get("events_clock_behind", 0),
+        )
 
 
 @main.group()

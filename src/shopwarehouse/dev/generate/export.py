@@ -7,6 +7,7 @@ JSON Lines are written column by column with Arrow's string kernels (:func:`json
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 import zlib
@@ -619,24 +620,27 @@ _REFERRER_TEXT = pa.array(
 )  # the last: none (code -1)
 _SOURCES = (*clickstream.UTM_SOURCES, None)
 _CAMPAIGNS = (*catalog.CAMPAIGNS, None)
-_UTM_TEXT = pa.array(
-    [
-        f',"utm_source":{_json_text(_SOURCES[source])},"utm_medium":'
-        f"{_json_text(None if source < 0 else clickstream.UTM_MEDIUMS[clickstream.CAMPAIGN_MEDIUM[source]])},"
-        f'"utm_campaign":{_json_text(_CAMPAIGNS[campaign])}'
-        for source in range(-1, len(clickstream.UTM_SOURCES))
-        for campaign in range(-1, len(catalog.CAMPAIGNS))
-    ]
-)  # by (source + 1) * (campaigns + 1) + campaign + 1
-_LOOK_TEXT = pa.array(
-    [
-        f',"device":"{DEVICES[device]}","country":"{_COUNTRIES[country]}",'
-        f'"user_agent":{_json_text(clickstream.USER_AGENTS[agent])}}}\n'
-        for device in range(len(DEVICES))
-        for country in range(len(_COUNTRIES))
-        for agent in range(len(clickstream.USER_AGENTS))
-    ]
-)  # by (device * countries + country) * agents + agent
+_UTM_TEXT = [
+    f',"utm_source":{_json_text(_SOURCES[source])},"utm_medium":'
+    f"{_json_text(None if source < 0 else clickstream.UTM_MEDIUMS[clickstream.CAMPAIGN_MEDIUM[source]])},"
+    f'"utm_campaign":{_json_text(_CAMPAIGNS[campaign])}'
+    for source in range(-1, len(clickstream.UTM_SOURCES))
+    for campaign in range(-1, len(catalog.CAMPAIGNS))
+]  # by (source + 1) * (campaigns + 1) + campaign + 1
+_LOOK_TEXT = [
+    f',"device":"{DEVICES[device]}","country":"{_COUNTRIES[country]}",'
+    f'"user_agent":{_json_text(clickstream.USER_AGENTS[agent])}}}\n'
+    for device in range(len(DEVICES))
+    for country in range(len(_COUNTRIES))
+    for agent in range(len(clickstream.USER_AGENTS))
+]  # by (device * countries + country) * agents + agent
+
+
+@functools.cache
+def _tail_text() -> pa.Array:
+    """The end of a line: a campaign's parameters and a device's, by utm code * len(_LOOK_TEXT) + look code
+    (29,160 texts, made when first needed)."""
+    return pa.array([utm + look for utm in _UTM_TEXT for look in _LOOK_TEXT])
 
 
 # The C library's allocator: it keeps the batches' large buffers for the next batch, where Arrow's default
@@ -721,8 +725,7 @@ def _event_json_batch(rows: Columns) -> pa.Buffer:
             "null",
             memory_pool=_POOL,
         ),
-        pc.take(_UTM_TEXT, pa.array(utm.astype(np.int32)), memory_pool=_POOL),
-        pc.take(_LOOK_TEXT, pa.array(look.astype(np.int32)), memory_pool=_POOL),
+        pc.take(_tail_text(), pa.array((utm * len(_LOOK_TEXT) + look).astype(np.int32)), memory_pool=_POOL),
         "",
         memory_pool=_POOL,
     )

@@ -2,9 +2,11 @@
 
 Each simulated day produces the change feed of that day: every row whose ``updated_at`` falls in the day.
 When an order is placed, its whole future is decided at once (payment attempts, shipping, delivery, return,
-refund) and each future version waits in a queue until its day comes; so memory holds only the open orders,
-not the history, and the output of the first N days never depends on how many days are generated
-(a run of 10 days is a prefix of a run of 30).
+refund, a review and its answer) and each future version waits in a queue until its day comes; so memory
+holds only the open orders, not the history, and the output of the first N days never depends on how many
+days are generated (a run of 10 days is a prefix of a run of 30). The clickstream (``clickstream.py``)
+simulates each day's sessions, one for each order placed and many more without an order; its events wait
+in a queue of their own for the day they are delivered.
 
 Money is integer cents in the row's currency, exchange rates integer hundred-millionths of a dollar; times
 are integer seconds since the epoch (UTC), days integer days since the epoch. The export module turns these
