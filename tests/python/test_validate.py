@@ -54,9 +54,9 @@ def one_day_in_every_format(tmp_path_factory: pytest.TempPathFactory) -> dict[st
     roots = {}
     for fmt, gzipped in (("csv", False), ("csv", True), ("jsonl", True), ("parquet", False)):
         root = tmp_path_factory.mktemp(f"{fmt}{gzipped}")
-        options = GenerateOptions(
-            start=date(2024, 3, 1), days=2, orders_per_day=30, file_format=fmt, gzip=gzipped
-        )
+        # Ten days: a review comes days after its order. A light clickstream: its volume is not the point.
+        options = GenerateOptions(start=date(2024, 3, 1), days=10, orders_per_day=30, file_format=fmt,
+                                  gzip=gzipped, clickstream_scale=0.2)  # fmt: skip
         generate(LocalLanding(root), options)
         roots[f"{fmt}{'.gz' if gzipped else ''}"] = root
     return roots

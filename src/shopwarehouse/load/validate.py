@@ -299,7 +299,7 @@ def _jsonl_parts(contract: Entity, key: str, stream: BinaryIO) -> Iterator[tuple
     while True:
         if misses < ARROW_MISSES:
             block = source.lines(PART_BYTES, LINE_BYTES)
-            if block == b"":
+            if block is not None and not len(block):
                 break
             read = None if block is None else _arrow_jsonl(contract, block, kinds)
             if block is not None and read is not None:
@@ -370,7 +370,9 @@ def _exact_jsonl(key: str, source: _Buffered, number: int) -> tuple[list[dict[st
     return rows, number, False
 
 
-def _arrow_jsonl(contract: Entity, block: bytes, kinds: dict[str, pa.DataType]) -> tuple[Columns, int] | None:
+def _arrow_jsonl(
+    contract: Entity, block: memoryview, kinds: dict[str, pa.DataType]
+) -> tuple[Columns, int] | None:
     """``block`` (whole lines) read by Arrow: its columns and its number of lines, or ``None`` unless the
     values are certainly those :func:`_exact_jsonl` would give, i.e. unless:
 
@@ -382,12 +384,13 @@ def _arrow_jsonl(contract: Entity, block: bytes, kinds: dict[str, pa.DataType]) 
       Infinity, which orjson refuses, among them) and is nested less than :data:`_EXTRA_DEPTH` deep;
     - no column the contract requires is empty throughout (absent and all null look alike in Arrow: the
       line-by-line reading tells a missing column from an empty one)."""
-    lines = _object_lines(block)
+    text = np.frombuffer(block, np.uint8)
+    lines = _object_lines(text)
     if not lines:
         return None
-    if not block.isascii():
+    if text.max() >= 0x80:  # not ASCII: UTF-8?
         try:
-            block.decode("utf-8")
+            str(block, "utf-8")
         except UnicodeDecodeError:
             return None
     table = _arrow_table(contract, block, kinds, ARROW_BLOCK_BYTES)
@@ -416,7 +419,7 @@ def _arrow_jsonl(contract: Entity, block: bytes, kinds: dict[str, pa.DataType]) 
 
 
 def _arrow_table(
-    contract: Entity, block: bytes, kinds: dict[str, pa.DataType], block_size: int
+    contract: Entity, block: memoryview, kinds: dict[str, pa.DataType], block_size: int
 ) -> pa.Table | None:
     """The block parsed by Arrow, each contract column as the kind it holds (learnt by trying, kept in
     ``kinds`` for the file's next parts); ``None`` if Arrow cannot parse it."""
@@ -460,15 +463,14 @@ def _trusted_extra(kind: pa.DataType, depth: int = 0) -> bool:
     )
 
 
-def _object_lines(block: bytes) -> int:
-    """The number of lines of ``block`` if each starts with ``{``, ends with ``}`` (before its line end, be it
+def _object_lines(text: np.ndarray) -> int:
+    """The number of lines of ``text`` if each starts with ``{``, ends with ``}`` (before its line end, be it
     CRLF) and is shorter than :data:`LINE_BYTES`; else 0. Then no value can run from one line into the
     next (within a value, ``}`` is never followed by ``{``), so a block that Arrow reads as that many rows
     holds one object a line, and no blank line."""
-    text = np.frombuffer(block, np.uint8)
     ends = np.flatnonzero(text == _NEWLINE)
-    if len(block) and block[-1] != _NEWLINE:  # a last line without its line end
-        ends = np.append(ends, len(block))
+    if len(text) and text[-1] != _NEWLINE:  # a last line without its line end
+        ends = np.append(ends, len(text))
     if not len(ends) or text[0] != _OPEN:
         return 0
     if not (text[ends[:-1] + 1] == _OPEN).all():
@@ -486,62 +488,77 @@ _NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
 
 
 class _Buffered:
-    """A stream read ahead into one buffer, given as lines (``readline``, as :class:`io.BufferedReader` gives
-    them) or as runs of whole lines (:meth:`lines`). A read that fails (a damaged gzip stream) is held until
-    the lines read before it are used up, then raised where the reading needs more."""
+    """A stream read ahead into one reused buffer, given as lines (``readline``, as
+    :class:`io.BufferedReader` gives them) or as runs of whole lines (:meth:`lines`, a view of the buffer,
+    valid until the next read). A read that fails (a damaged gzip stream) is held until the lines read
+    before it are used up, then raised where the reading needs more."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.data = b""
-        self.pos = 0
+        self.buffer = bytearray()
+        self.start = self.end = 0  # what is held: buffer[start:end]
         self.ended = False
         self.error: RejectedFile | None = None
 
     def _fill(self, size: int) -> None:
-        """Read until ``size`` bytes are held past the position, or the stream ends."""
-        held = len(self.data) - self.pos
-        if held >= size or self.ended:
+        """Read until ``size`` bytes are held, or the stream ends. Reading into the same buffer part after
+        part spares the allocation (and the page faults) of each part's text."""
+        if self.end - self.start >= size or self.ended:
             return
-        chunks = [self.data[self.pos :]]
-        while held < size and not self.ended:
-            try:
-                chunk = self.stream.read(max(size - held, PART_BYTES))
-            except RejectedFile as error:
-                self.error, chunk = error, b""
-            if not chunk:
-                self.ended = True
-            chunks.append(chunk)
-            held += len(chunk)
-        self.data, self.pos = b"".join(chunks), 0
+        if self.start + size > len(self.buffer):  # no room after what is held: move it to the front
+            held = bytes(memoryview(self.buffer)[self.start : self.end])
+            if size > len(self.buffer):  # a new buffer: a view of the old one keeps that alive
+                self.buffer = bytearray(2 * max(size, len(self.buffer)))
+            self.buffer[: len(held)] = held
+            self.start, self.end = 0, len(held)
+        with memoryview(self.buffer) as view:
+            while self.end - self.start < size and not self.ended:
+                try:
+                    count = _read_into(self.stream, view[self.end :])
+                except RejectedFile as error:
+                    self.error, count = error, 0
+                if not count:
+                    self.ended = True
+                self.end += count
 
     def readline(self, limit: int) -> bytes:
         """The next line with its line end, or its first ``limit`` bytes; ``b""`` at the end."""
         while True:
-            end = self.data.find(b"\n", self.pos, self.pos + limit)
-            held = len(self.data) - self.pos
+            end = self.buffer.find(b"\n", self.start, min(self.start + limit, self.end))
+            held = self.end - self.start
             if end >= 0 or held >= limit or self.ended:
                 if end < 0 and held < limit and self.error:
                     raise self.error
-                size = end + 1 - self.pos if end >= 0 else min(held, limit)
-                line = self.data[self.pos : self.pos + size]
-                self.pos += size
+                size = end + 1 - self.start if end >= 0 else min(held, limit)
+                line = bytes(memoryview(self.buffer)[self.start : self.start + size])
+                self.start += size
                 return line
             self._fill(held + 1)
 
-    def lines(self, size: int, limit: int) -> bytes | None:
+    def lines(self, size: int, limit: int) -> memoryview | None:
         """The lines from the position to the first line end at or after ``size`` bytes, or to the end of the
-        stream (not consumed: see :meth:`skip`); ``b""`` at the end; ``None`` if no line end comes within
+        stream (not consumed: see :meth:`skip`), empty at the end; ``None`` if no line end comes within
         ``limit`` bytes more, or a read failed before it."""
         self._fill(size + limit)
-        end = self.data.find(b"\n", self.pos + size - 1)
+        end = self.buffer.find(b"\n", self.start + size - 1, self.end)
         if end < 0:
             if not self.ended or self.error:
                 return None
-            end = len(self.data) - 1
-        return self.data[self.pos : end + 1]
+            end = self.end - 1
+        return memoryview(self.buffer)[self.start : end + 1]
 
     def skip(self, size: int) -> None:
-        self.pos += size
+        self.start += size
+
+
+def _read_into(stream: BinaryIO, room: memoryview) -> int:
+    """Read into ``room`` what the stream has, up to its size; 0 at the end."""
+    read_into = getattr(stream, "readinto", None)
+    if read_into is not None:
+        return int(read_into(room) or 0)
+    data = stream.read(len(room))
+    room[: len(data)] = data
+    return len(data)
 
 
 def _jsonl_columns(rows: list[dict[str, Any]]) -> Columns:
