@@ -107,7 +107,7 @@ class Figures:
 def dbt_seconds(target: Path) -> float:
     """The execution time dbt reports for the sessionization models of the last run."""
     results = json.loads((target / "run_results.json").read_text())["results"]
-    return sum(r["execution_time"] for r in results if r["unique_id"].split(".")[-1] in SESSION_MODELS)
+    return float(sum(r["execution_time"] for r in results if r["unique_id"].split(".")[-1] in SESSION_MODELS))
 
 
 def measure(work: Path, days: int, per_day: int, scale: float) -> Figures:

@@ -15,17 +15,10 @@
     the new events can reach; their other sessions are kept as built, restitched. -#}
 {%- set inactivity = var('session_inactivity_minutes') %}
 {%- set touched_rows = ref('int_orders__touched') %}
+{%- set events = ref('stg_clickstream__events') %}
 {%- set customers = ref('stg_shop__customers') %}
 
 with
-
-events as (
-
-    -- Bots never make sessions (dq_bot_traffic_daily counts them).
-    select * from {{ ref('stg_clickstream__events') }}
-    where not is_bot
-
-),
 
 identities as (
 
@@ -47,12 +40,6 @@ utm_mediums as (
 ),
 
 {% if is_incremental() %}
-built as (
-
-    select * from {{ this }}
-
-),
-
 new_events as (
 
     -- The driving input: per anonymous id, the first (by time, then id) of its events loaded since the
@@ -67,8 +54,10 @@ new_events as (
             occurred_at,
             event_id,
             row_number() over (partition by anonymous_id order by occurred_at, event_id) as new_rank
-        from events
-        where loaded_at > {{ incremental_watermark() }}
+        from {{ events }}
+        where
+            loaded_at > {{ incremental_watermark() }}
+            and not is_bot
     ) as loaded
     where new_rank = 1
 
@@ -99,7 +88,7 @@ touched as (
 
     -- Sessions stitched to a customer who asked for erasure since the watermark lose the link.
     select built.anonymous_id
-    from built
+    from {{ this }} as built
     inner join {{ customers }} as customers
         on built.customer_id = customers.customer_id
     where
@@ -140,7 +129,7 @@ reopened as (
                 built.anonymous_id,
                 built.started_at as rebuild_from,
                 built.first_event_id as rebuild_from_event_id
-            from built
+            from {{ this }} as built
             inner join new_events
                 on
                     built.anonymous_id = new_events.anonymous_id
@@ -175,7 +164,7 @@ kept as (
         built.add_to_carts,
         built.checkouts,
         built.source_loaded_at
-    from built
+    from {{ this }} as built
     left join reopened
         on built.anonymous_id = reopened.anonymous_id
     where
@@ -194,8 +183,9 @@ kept as (
 
 scoped_events as (
 
+    -- Bots never make sessions (dq_bot_traffic_daily counts them).
     select events.*
-    from events
+    from {{ events }} as events
     {% if is_incremental() %}
     inner join reopened
         on
@@ -207,8 +197,12 @@ scoped_events as (
                     and events.event_id >= reopened.rebuild_from_event_id
                 )
             )
-    -- the earliest rebuild point bounds the scan, so the old events' row groups are skipped unread
-    where events.occurred_at >= (select min(reopened.rebuild_from) from reopened)
+    {% endif %}
+    where
+        not events.is_bot
+    {% if is_incremental() %}
+        -- the earliest rebuild point bounds the scan, so the old events' row groups are skipped unread
+        and events.occurred_at >= (select min(reopened.rebuild_from) from reopened)
     {% endif %}
 
 ),
@@ -253,36 +247,29 @@ visits as (
 
 ),
 
-campaign_events as (
-
-    -- The events bringing campaign parameters, each with the campaign of the one before it in its visit.
-    select
-        event_id,
-        campaign,
-        lag(campaign) over (
-            partition by anonymous_id, visit_index
-            order by occurred_at, event_id
-        ) as previous_campaign
-    from visits
-    where campaign is not null
-
-),
-
 starts as (
 
-    -- A session starts a visit, or starts where an event brings a campaign other than the visit's last one.
+    -- A session starts a visit, or starts where an event brings a campaign other than the last one its
+    -- visit brought: partitioned by whether a row has a campaign, lag gives a campaign row the campaign of
+    -- the visit's previous campaign row.
     select
-        visits.*,
+        *,
         case
-            when visits.is_gap_start = 1 then 1
-            when campaign_events.event_id is null then 0
-            when campaign_events.previous_campaign is null then 1
-            when campaign_events.previous_campaign <> campaign_events.campaign then 1
+            when is_gap_start = 1 then 1
+            when campaign is null then 0
+            when previous_campaign is null then 1
+            when previous_campaign <> campaign then 1
             else 0
         end as is_session_start
-    from visits
-    left join campaign_events
-        on visits.event_id = campaign_events.event_id
+    from (
+        select
+            *,
+            lag(campaign) over (
+                partition by anonymous_id, visit_index, campaign is null
+                order by occurred_at, event_id
+            ) as previous_campaign
+        from visits
+    ) as campaigned
 
 ),
 
@@ -304,48 +291,23 @@ numbered as (
 
 ),
 
-landings as (
+aggregated as (
 
-    -- Each session's first event: where and how the visitor arrived.
-    select
-        numbered.anonymous_id,
-        numbered.session_index,
-        numbered.event_id as landing_event_id,
-        numbered.page_path as landing_page,
-        numbered.referrer,
-        numbered.utm_source,
-        numbered.utm_medium,
-        numbered.utm_campaign,
-        numbered.device,
-        numbered.country,
-        {{ session_channel(
-            'numbered.utm_source', 'numbered.utm_medium', 'numbered.referrer', 'utm_mediums.channel'
-        ) }} as channel
-    from numbered
-    left join utm_mediums
-        on numbered.utm_medium = utm_mediums.utm_medium
-    where numbered.is_session_start = 1
-
-),
-
-endings as (
-
+    -- One pass over the events: the landing attributes are the session start's, the last event id the
+    -- session end's (one event each).
     select
         anonymous_id,
-        session_index,
-        event_id as last_event_id
-    from numbered
-    where is_session_end = 1
-
-),
-
-activity as (
-
-    select
-        anonymous_id,
-        session_index,
         min(occurred_at) as started_at,
+        max(case when is_session_start = 1 then event_id end) as first_event_id,
         max(occurred_at) as ended_at,
+        max(case when is_session_end = 1 then event_id end) as last_event_id,
+        max(case when is_session_start = 1 then page_path end) as landing_page,
+        max(case when is_session_start = 1 then referrer end) as referrer,
+        max(case when is_session_start = 1 then utm_source end) as utm_source,
+        max(case when is_session_start = 1 then utm_medium end) as utm_medium,
+        max(case when is_session_start = 1 then utm_campaign end) as utm_campaign,
+        max(case when is_session_start = 1 then device end) as device,
+        max(case when is_session_start = 1 then country end) as country,
         count(*) as events,
         sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
         sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
@@ -360,35 +322,31 @@ activity as (
 sessionized as (
 
     select
-        {{ dbt.hash("landings.anonymous_id || '|' || landings.landing_event_id") }} as session_id,
-        landings.anonymous_id,
-        activity.started_at,
-        landings.landing_event_id as first_event_id,
-        activity.ended_at,
-        endings.last_event_id,
-        landings.landing_page,
-        landings.referrer,
-        landings.utm_source,
-        landings.utm_medium,
-        landings.utm_campaign,
-        landings.channel,
-        landings.device,
-        landings.country,
-        activity.events,
-        activity.page_views,
-        activity.product_views,
-        activity.add_to_carts,
-        activity.checkouts,
-        activity.source_loaded_at
-    from landings
-    inner join activity
-        on
-            landings.anonymous_id = activity.anonymous_id
-            and landings.session_index = activity.session_index
-    inner join endings
-        on
-            landings.anonymous_id = endings.anonymous_id
-            and landings.session_index = endings.session_index
+        {{ dbt.hash("aggregated.anonymous_id || '|' || aggregated.first_event_id") }} as session_id,
+        aggregated.anonymous_id,
+        aggregated.started_at,
+        aggregated.first_event_id,
+        aggregated.ended_at,
+        aggregated.last_event_id,
+        aggregated.landing_page,
+        aggregated.referrer,
+        aggregated.utm_source,
+        aggregated.utm_medium,
+        aggregated.utm_campaign,
+        {{ session_channel(
+            'aggregated.utm_source', 'aggregated.utm_medium', 'aggregated.referrer', 'utm_mediums.channel'
+        ) }} as channel,
+        aggregated.device,
+        aggregated.country,
+        aggregated.events,
+        aggregated.page_views,
+        aggregated.product_views,
+        aggregated.add_to_carts,
+        aggregated.checkouts,
+        aggregated.source_loaded_at
+    from aggregated
+    left join utm_mediums
+        on aggregated.utm_medium = utm_mediums.utm_medium
 
 ),
 
