@@ -55,6 +55,8 @@ def main() -> None:
         days = args.days or 90
         orders_per_day = (args.orders or 1_000_000) / days / ORDERS_PER_LEVEL_DAY
         scale = args.clickstream_scale or 0.0
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         options = GenerateOptions(
             start=date(2024, 1, 1),
@@ -68,7 +70,11 @@ def main() -> None:
             events_gzip=args.events_gzip,
         )
         summary = generate(LocalLanding(Path(tmp)), options)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024
+    # The processor time the run took (this process, all its threads) beside the wall time: on a machine
+    # others use too, the cores it got, and the rate per core-second it would keep with the cores its own.
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
     rows = sum(summary.rows.values())
     events = summary.rows["events"]
     figures = (
@@ -79,7 +85,9 @@ def main() -> None:
         events_file = f"{args.events_format}{'.gz' if args.events_gzip else ''}"
         print(
             f"generate events {events_file} (clickstream scale {scale:.2f}, {days} days): {figures} "
-            f"= {events / summary.seconds:,.0f} events/s, peak memory {peak_mb:,.0f} MB"
+            f"= {events / summary.seconds:,.0f} events/s, peak memory {peak_mb:,.0f} MB; "
+            f"{cpu:.1f} s of processor time ({cpu / summary.seconds:.2f} cores busy), "
+            f"{events / cpu:,.0f} events per processor-second"
         )
     else:
         print(

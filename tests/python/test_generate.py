@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 import statistics
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +23,7 @@ from support.contract_reader import KEY_PATTERN, TIMESTAMP_TEXT, parse, parse_ro
 
 from shopwarehouse.dev.generate import GenerateOptions, GenerateSummary, generate
 from shopwarehouse.dev.generate.catalog import FIRST_NAMES, PAYMENT_METHODS, PRICE_FX_PER_USD
-from shopwarehouse.dev.generate.export import Export, event_json_lines, json_lines
+from shopwarehouse.dev.generate.export import Export, event_json_lines, gzip_in_parallel, json_lines
 from shopwarehouse.dev.generate.simulation import Shop
 from shopwarehouse.landing.contract import DEVICES, ENTITIES, EVENT_TYPES, ORDER_STATUSES, PAYMENT_STATUSES
 from shopwarehouse.landing.zone import Landing, LocalLanding
@@ -820,3 +822,19 @@ def test_json_lines_are_written_as_orjson_writes_them_row_by_row(entity: str) ->
         # ... the clickstream's own writer too
         if entity == "events":
             assert b"".join(event_json_lines(export.rows)) == expected
+
+
+def test_gzip_in_parallel_is_one_gzip_stream_of_its_chunks() -> None:
+    # GIVEN chunks of text, some shorter than deflate's window and some longer, one empty
+    text = b"".join(b'{"n":%d,"s":"%s"}\n' % (i, b"ab" * (i % 50)) for i in range(20_000))
+    chunks = [text[:10], b"", text[10:40_010], text[40_010:40_100], text[40_100:]]
+    # WHEN they are gzipped on several threads
+    data = gzip_in_parallel(chunks, level=3)
+    # THEN the result is a single gzip member holding exactly the text, the same bytes every time
+    reader = zlib.decompressobj(31)
+    assert reader.decompress(data) == text
+    assert reader.eof
+    assert not reader.unused_data
+    assert gzip.decompress(data) == text
+    assert gzip_in_parallel(chunks, level=3) == data
+    assert len(data) < len(text) / 5

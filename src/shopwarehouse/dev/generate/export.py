@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -425,7 +427,10 @@ class Export:
             return sink.getvalue()
         chunks: list[Any]
         if file_format == "jsonl" and self.entity == "events" and event_json_fits(self.rows):
-            chunks = list(event_json_lines(self.rows))
+            lines = event_json_lines(self.rows)
+            if gzipped:  # compressed batch by batch as they are made, on both processors
+                return gzip_in_parallel(lines, level)
+            chunks = list(lines)
         elif file_format == "jsonl":
             table = self.text_table(money_as_text=True)
             chunks = list(json_lines(table, plain=_JSON_PLAIN.get(self.entity, frozenset())))
@@ -485,6 +490,54 @@ def iso_seconds(seconds: np.ndarray) -> np.ndarray:
     out[:, 10] = ord("T")
     out[:, 11:] = _CLOCK[clock].view(np.uint8).reshape(len(days), 8)
     return out
+
+
+# -- gzip on several threads ---------------------------------------------------------------------------------
+
+_GZIP_THREADS = 2
+_gzip_pool: ThreadPoolExecutor | None = None
+_gzip_pool_lock = threading.Lock()
+_WINDOW = 32 * 1024  # deflate's window: how far back a piece may refer
+
+
+def gzip_in_parallel(chunks: Iterable[Any], level: int) -> bytes:
+    """One gzip member of the chunks (buffers), each chunk deflated on a thread of its own as soon as it is
+    given, as pigz does: each piece primed with the text before it (so it refers back across the seam as one
+    stream would) and ended on a byte boundary (a sync flush), the last piece followed by deflate's end.
+    The same chunks give the same bytes; any gzip reader reads them as one stream."""
+    pool = _threads()
+    pieces = []
+    crc, size = 0, 0
+    before: memoryview | bytes = b""
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        pieces.append(pool.submit(_deflate_piece, view, before, level))
+        crc = zlib.crc32(view, crc)
+        size += len(view)
+        before = view[-_WINDOW:]
+    # the gzip header as zlib writes it for gzip.compress(mtime=0): no name, no time; the level's flag; Unix
+    flags = 4 if level < 2 else 2 if level == 9 else 0
+    header = bytes([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, flags, 3])
+    end = b"\x03\x00"  # an empty last block: the end of the deflate stream
+    trailer = (crc & 0xFFFFFFFF).to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+    return b"".join([header, *(piece.result() for piece in pieces), end, trailer])
+
+
+def _deflate_piece(chunk: memoryview, before: memoryview | bytes, level: int) -> bytes:
+    compressor = (
+        zlib.compressobj(level, zlib.DEFLATED, -15, zdict=bytes(before))
+        if len(before)
+        else zlib.compressobj(level, zlib.DEFLATED, -15)
+    )
+    return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _gzip_pool  # one pool for the process, made when first needed
+    with _gzip_pool_lock:
+        if _gzip_pool is None:
+            _gzip_pool = ThreadPoolExecutor(max_workers=_GZIP_THREADS, thread_name_prefix="gzip")
+        return _gzip_pool
 
 
 def _iso_days(days: np.ndarray) -> np.ndarray:
