@@ -655,22 +655,19 @@ def _json_escaped(column: pa.Array) -> pa.Array:
 
 # -- the clickstream's JSON Lines -------------------------------------------------------------------------
 #
-# Millions of events a day, so each batch of lines is joined by Arrow from a dozen pieces, each made for the
-# whole batch at once: text of fixed width laid out with NumPy (the keys, the time, the key names between
-# them), a key or null (a key's text, made only where there is one, null filled in), and fragments of JSON
-# taken from small tables by code (an event type, a page, a referrer, a campaign, a device). The bytes are
-# those json_lines() writes for the same rows' table (a test holds them equal).
+# Millions of events a day, so each batch of lines is assembled in one pass by Arrow: a line is nine pieces
+# of text, each piece of each line a *view* (Arrow's string_view: a length and where the bytes are) made
+# with NumPy for the whole batch: into text of fixed width laid out with NumPy (the keys, the time and the
+# key names between them), or into small tables of JSON fragments, by code (an event type, a page, a
+# referrer, a campaign and a device). Casting the nine views of every line to one string array copies the
+# pieces side by side: its bytes are the lines. They are those json_lines() writes for the same rows'
+# table (a test holds them equal).
 
 
 def _json_text(value: str | None) -> str:
     return "null" if value is None else orjson.dumps(value).decode()
 
 
-_EVENT_TYPE_TEXT = pa.array([f',"event_type":"{name}","occurred_at":"' for name in EVENT_TYPES])
-_PAGE_TEXT = pa.array([_json_text(path) for path in clickstream.PAGE_PATHS])
-_REFERRER_TEXT = pa.array(
-    [f',"referrer":{_json_text(url)},"product_id":' for url in (*clickstream.REFERRERS, None)]
-)  # the last: none (code -1)
 _SOURCES = (*clickstream.UTM_SOURCES, None)
 _CAMPAIGNS = (*catalog.CAMPAIGNS, None)
 _UTM_TEXT = [
@@ -687,18 +684,73 @@ _LOOK_TEXT = [
     for country in range(len(_COUNTRIES))
     for agent in range(len(clickstream.USER_AGENTS))
 ]  # by (device * countries + country) * agents + agent
+_INLINE = 12  # a view holds a value of up to 12 bytes itself; a longer one: its first 4, buffer and offset
+
+
+def _views(lengths: np.ndarray, first: np.ndarray, buffer: int, offsets: np.ndarray) -> np.ndarray:
+    """Views of values: their lengths, their first (up to) 12 bytes (zero padded; the whole value if it has
+    no more), and where each is: data buffer ``buffer``, at ``offsets`` (values over 12 bytes)."""
+    views = np.empty((len(lengths), 4), np.int32)
+    views[:, 0] = lengths
+    views[:, 1:] = np.ascontiguousarray(first[:, :_INLINE]).view(np.int32)
+    long = lengths > _INLINE
+    views[long, 2] = buffer
+    views[long, 3] = offsets[long]
+    return views
+
+
+def _fixed_views(text: np.ndarray, buffer: int) -> np.ndarray:
+    """Views of rows of bytes of one width over 12 (one per value), as data buffer ``buffer``."""
+    n, width = text.shape
+    views = np.empty((n, 4), np.int32)
+    views[:, 0] = width
+    views[:, 1] = np.ascontiguousarray(text[:, :4]).view(np.int32)[:, 0]
+    views[:, 2] = buffer
+    views[:, 3] = np.arange(0, n * width, width, dtype=np.int32)
+    return views
+
+
+@dataclass(frozen=True)
+class _Fragments:
+    """JSON fragments in one buffer, and a view of each (see _views)."""
+
+    data: pa.Buffer
+    views: np.ndarray  # (fragments, 4) int32
+
+    @classmethod
+    def of(cls, texts: list[str], buffer: int) -> _Fragments:
+        """The fragments, as the variadic data buffer number ``buffer`` of the arrays viewing them."""
+        encoded = [text.encode() for text in texts]
+        offsets = np.cumsum([0, *(len(e) for e in encoded)])
+        data = b"".join(encoded)
+        padded = np.zeros((len(encoded), _INLINE), np.uint8)
+        for row, text in enumerate(encoded):
+            padded[row, : min(len(text), _INLINE)] = np.frombuffer(text[:_INLINE], np.uint8)
+        lengths = offsets[1:] - offsets[:-1]
+        views = _views(lengths, padded, buffer, offsets[:-1])
+        return cls(pa.py_buffer(data), views)
+
+
+# The variadic data buffers of a batch's views: the fragment tables first (fixed numbers), then the batch's
+# own text: HEAD ... ORDER.
+_EVENT_TYPE_TEXT = _Fragments.of([f',"event_type":"{name}","occurred_at":"' for name in EVENT_TYPES], 0)
+_PAGE_TEXT = _Fragments.of([_json_text(path) for path in clickstream.PAGE_PATHS], 1)
+_REFERRER_TEXT = _Fragments.of(
+    [f',"referrer":{_json_text(url)},"product_id":' for url in (*clickstream.REFERRERS, None)], 2
+)  # the last: none (code -1)
+_NULLS = _Fragments.of(["null", 'null,"order_id":'], 3)
+_TAIL_BUFFER = 4
+HEAD, WHEN, CUSTOMER, PRODUCT_PAGE, PRODUCT, ORDER = range(5, 11)
 
 
 @functools.cache
-def _tail_text() -> pa.Array:
+def _tail_text() -> _Fragments:
     """The end of a line: a campaign's parameters and a device's, by utm code * len(_LOOK_TEXT) + look code
-    (29,160 texts, made when first needed)."""
-    return pa.array([utm + look for utm in _UTM_TEXT for look in _LOOK_TEXT])
+    (29,160 fragments, made when first needed)."""
+    return _Fragments.of([utm + look for utm in _UTM_TEXT for look in _LOOK_TEXT], _TAIL_BUFFER)
 
 
-# The C library's allocator: it keeps the batches' large buffers for the next batch, where Arrow's default
-# pool gives them back to the system and has every page of the next one zeroed again (a third of the time).
-_POOL = pa.system_memory_pool()
+_POOL = pa.system_memory_pool()  # the C library's allocator: it keeps large buffers for the next batch
 
 
 def event_json_fits(rows: Columns) -> bool:
@@ -721,6 +773,9 @@ def event_json_lines(rows: Columns) -> Iterator[pa.Buffer]:
 def _event_json_batch(rows: Columns) -> pa.Buffer:
     codes = clickstream.unpack(rows)
     n = len(rows["event_key"])
+    tail = _tail_text()
+    views = np.empty((n, 9, 4), np.int32)  # per line, its pieces' views
+    # {"event_id":"evt_...","anonymous_id":"anon_...","customer_id":
     head = _layout(
         n,
         '{"event_id":"evt_',
@@ -729,70 +784,49 @@ def _event_json_batch(rows: Columns) -> pa.Buffer:
         hex_digits(rows["device_key"]),
         '","customer_id":',
     )
+    views[:, 0] = _fixed_views(head, HEAD)
+    # "cus_..." or null
     customer = rows["customer"]
+    signed_in = np.flatnonzero(customer >= 0)
+    views[:, 1] = _NULLS.views[0]
+    customer_text = _layout(len(signed_in), '"cus_', decimal_digits(customer[signed_in] + 1, 8), '"')
+    views[signed_in, 1] = _fixed_views(customer_text, CUSTOMER)
+    # ,"event_type":"...","occurred_at":" and the time ...Z","page_path":
     event_type = codes["event_type"]
+    views[:, 2] = _EVENT_TYPE_TEXT.views[event_type]
     when = _layout(n, iso_seconds(rows["occurred_at"]), 'Z","page_path":')
+    views[:, 3] = _fixed_views(when, WHEN)
+    # the page: a product's ("/p/prd_...") or another
     page, product = codes["page"], rows["product"]
     product_page = page == clickstream.PRODUCT_PAGE
-    page_text = pc.take(
-        _PAGE_TEXT, pa.array(np.where(product_page, 0, page).astype(np.int8)), memory_pool=_POOL
-    )
-    if product_page.any():
-        product_path = _or_null(
-            product_page, lambda p: _layout(len(p), '"/p/prd_', decimal_digits(product[p] + 1, 5), '"')
-        )
-        page_text = pc.coalesce(product_path, page_text, memory_pool=_POOL)
+    views[:, 4] = _PAGE_TEXT.views[np.where(product_page, 0, page)]
+    on_product = np.flatnonzero(product_page)
+    page_text = _layout(len(on_product), '"/p/prd_', decimal_digits(product[on_product] + 1, 5), '"')
+    views[on_product, 4] = _fixed_views(page_text, PRODUCT_PAGE)
+    # ,"referrer":...,"product_id": then the product and ,"order_id": then the order
     referrer = codes["referrer"]
-    carted = (event_type >= clickstream.PRODUCT_VIEW) & (event_type <= clickstream.REMOVE_FROM_CART)
-    order = rows["order"]
-    utm = (codes["source"] + 1) * (len(catalog.CAMPAIGNS) + 1) + codes["campaign"] + 1
-    look = (codes["device"] * len(_COUNTRIES) + codes["country"]) * len(clickstream.USER_AGENTS) + codes[
-        "agent"
-    ]
-    lines = pc.binary_join_element_wise(
-        _fixed_width("", head, np.zeros(n, bool)),
-        pc.coalesce(
-            _or_null(
-                customer >= 0, lambda c: _layout(len(c), '"cus_', decimal_digits(customer[c] + 1, 8), '"')
-            ),
-            "null",
-            memory_pool=_POOL,
-        ),
-        pc.take(_EVENT_TYPE_TEXT, pa.array(event_type.astype(np.int8)), memory_pool=_POOL),
-        _fixed_width("", when, np.zeros(n, bool)),
-        page_text,
-        pc.take(
-            _REFERRER_TEXT,
-            pa.array(np.where(referrer < 0, len(clickstream.REFERRERS), referrer)),
-            memory_pool=_POOL,
-        ),
-        pc.coalesce(
-            _or_null(
-                carted, lambda c: _layout(len(c), '"prd_', decimal_digits(product[c] + 1, 5), '","order_id":')
-            ),
-            'null,"order_id":',
-            memory_pool=_POOL,
-        ),
-        pc.coalesce(
-            _or_null(order >= 0, lambda o: _layout(len(o), '"ord_', decimal_digits(order[o], 9), '"')),
-            "null",
-            memory_pool=_POOL,
-        ),
-        pc.take(_tail_text(), pa.array((utm * len(_LOOK_TEXT) + look).astype(np.int32)), memory_pool=_POOL),
-        "",
-        memory_pool=_POOL,
+    views[:, 5] = _REFERRER_TEXT.views[np.where(referrer < 0, len(clickstream.REFERRERS), referrer)]
+    carted = np.flatnonzero(
+        (event_type >= clickstream.PRODUCT_VIEW) & (event_type <= clickstream.REMOVE_FROM_CART)
     )
-    return _string_data(lines)
-
-
-def _or_null(present: np.ndarray, text: Callable[[np.ndarray], np.ndarray]) -> pa.Array:
-    """A string array: where ``present``, a row of ``text(rows)`` (bytes of fixed width, made for those rows
-    only); elsewhere null."""
-    rows = np.flatnonzero(present)
-    made = text(rows)
-    out = np.zeros((len(present), made.shape[1]), np.uint8)
-    out[rows] = made
-    return _fixed_width("", out, ~present)
+    views[:, 6] = _NULLS.views[1]
+    product_text = _layout(len(carted), '"prd_', decimal_digits(product[carted] + 1, 5), '","order_id":')
+    views[carted, 6] = _fixed_views(product_text, PRODUCT)
+    order = rows["order"]
+    placed = np.flatnonzero(order >= 0)
+    views[:, 7] = _NULLS.views[0]
+    order_text = _layout(len(placed), '"ord_', decimal_digits(order[placed], 9), '"')
+    views[placed, 7] = _fixed_views(order_text, ORDER)
+    # the campaign's parameters and the device, and the end of the line
+    utm = (codes["source"] + 1) * (len(catalog.CAMPAIGNS) + 1) + codes["campaign"] + 1
+    look = (codes["device"] * len(_COUNTRIES) + codes["country"]) * len(clickstream.USER_AGENTS)
+    views[:, 8] = tail.views[utm * len(_LOOK_TEXT) + look + codes["agent"]]
+    # the batch's text after the fragment tables, in the order of their numbers (HEAD ... ORDER)
+    texts = (head, when, customer_text, page_text, product_text, order_text)
+    buffers = [_EVENT_TYPE_TEXT.data, _PAGE_TEXT.data, _REFERRER_TEXT.data, _NULLS.data, tail.data]
+    buffers += [pa.py_buffer(np.ascontiguousarray(text)) for text in texts]
+    pieces = pa.Array.from_buffers(pa.string_view(), n * 9, [None, pa.py_buffer(views), *buffers])
+    return _string_data(pc.cast(pieces, pa.string(), memory_pool=_POOL))
 
 
 def _layout(n: int, *pieces: str | np.ndarray) -> np.ndarray:
