@@ -10,20 +10,23 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from datetime import UTC, date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from support import REPO, Page, cli, dbt, duckdb_env
 
+from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.load.loader import LoadOptions, run_load
 from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
+from shopwarehouse.surfaces import dashboard
 from shopwarehouse.surfaces.docs import server
 from shopwarehouse.surfaces.publish import publish
 from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
@@ -342,6 +345,17 @@ CHARTS = (
     ("Refund rate", "Refund rate: Refunds / paid revenue of the day's orders."),
     ("Retention by monthly cohort", "Retention: Active customers / cohort customers."),
 )
+CLICKSTREAM_CHARTS = (
+    ("Conversion funnel", "Product view: Sessions that viewed a product (or went further)."),
+    ("Conversion by channel", "Conversion: ordered_sessions / sessions, the overall conversion."),
+    ("Conversion by device", "Conversion: ordered_sessions / sessions, the overall conversion."),
+)
+REVIEW_CHARTS = (
+    ("Average rating", "Average rating: rating_total / reviews; null without a review."),
+    ("Share of 1-2 star reviews", "Low ratings: Reviews of one or two stars."),
+    ("Rating: on-time vs late delivery", "Late: Reviews of orders delivered later than that."),
+    ("Best and worst rated products", "Average rating: The product's average rating, 1 to 5 stars"),
+)
 
 
 def test_the_kpi_dashboard_is_one_offline_file_whose_charts_all_render_with_data(
@@ -361,7 +375,10 @@ def test_the_kpi_dashboard_is_one_offline_file_whose_charts_all_render_with_data
     assert f"KPI dashboard: {out}" in result.stdout
     # THEN it is one file, plotly.js inlined: opened from disk, it asks for nothing else
     page.page.goto(out.as_uri())
-    page.page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 7")
+    expected = CHARTS + CLICKSTREAM_CHARTS + REVIEW_CHARTS
+    page.page.wait_for_function(
+        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(expected)}"
+    )
     assert page.requests == [out.as_uri()]
     assert page.errors == []
     # AND the top says which days it covers and when the data was last loaded
@@ -383,17 +400,21 @@ def test_the_kpi_dashboard_is_one_offline_file_whose_charts_all_render_with_data
     header = page.page.locator("header").inner_text()
     assert f"{first} to {last} ({days} days, UTC)" in header
     assert f"data last loaded {loaded.astimezone(UTC):%Y-%m-%d %H:%M} UTC" in header
-    # AND every chart is drawn, titled with its definition, with data in every series
+    # AND every chart is drawn, titled with its definition, with data in every series (the funnel's and the
+    # horizontal bars' values are on x)
     charts = page.page.evaluate(
         """() => [...document.querySelectorAll('.js-plotly-plot')].map(chart => ({
             title: chart.querySelector('.gtitle').textContent,
-            subtitle: chart.querySelector('.gtitle-subtitle').textContent,
-            points: chart.data.map(t => (t.z ? t.z.flat() : t.y).filter(v => v !== null).length),
+            subtitle: [...chart.querySelectorAll('.gtitle-subtitle tspan.line')].map(l => l.textContent)
+                .join(' ') || chart.querySelector('.gtitle-subtitle').textContent,
+            points: chart.data.map(t => (
+                t.z ? t.z.flat() : t.type === 'funnel' || t.orientation === 'h' ? t.x : t.y
+            ).filter(v => v !== null).length),
             drawn: chart.querySelectorAll('.trace, .hm, .heatmaplayer image').length,
         }))"""
     )
-    assert [chart["title"] for chart in charts] == [title for title, _ in CHARTS]
-    for chart, (title, definition) in zip(charts, CHARTS, strict=True):
+    assert [chart["title"] for chart in charts] == [title for title, _ in expected]
+    for chart, (title, definition) in zip(charts, expected, strict=True):
         assert definition in chart["subtitle"], (title, chart["subtitle"])
         assert chart["points"], title
         assert all(points > 0 for points in chart["points"]), (title, chart["points"])
@@ -404,4 +425,86 @@ def test_the_kpi_dashboard_is_one_offline_file_whose_charts_all_render_with_data
     # AND the 7-day average drawn is the warehouse's own moving average
     drawn = page.page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[1].data[1].y")
     assert drawn == pytest.approx(averages)
+    # AND the funnel, the conversion and the ratings are the period's counts summed, then divided
+    plotted = drawn_funnel_and_ratings(page)
+    for part, want in summed_funnel_and_ratings(published, first, last).items():
+        assert want, part  # the generated shop has clickstream and reviews
+        assert plotted[part] == pytest.approx(want), part
     page.screenshot("kpi-dashboard.png")
+    page.page.evaluate(  # the new sections under the header, for the README
+        "() => document.querySelectorAll('body > .chart, #data-quality')"
+        ".forEach(e => { e.style.display = 'none'; })"
+    )
+    page.screenshot("kpi-dashboard-funnel-and-ratings.png")
+    # AND a shop without clickstream or reviews gets the dashboard, with a line in their place
+    with DuckDBClient(DuckDBCredentials(published), read_only=True) as client:
+        kpis = dashboard.read_kpis(client, "main_marts")
+    undefined: defaultdict[str, str] = defaultdict(str)  # what the charts say is checked above
+    bare = dashboard.render(
+        replace(kpis, funnel=[], ratings=[], products=[]), undefined, "duckdb", clock.now()
+    )
+    assert bare.count('class="plotly-graph-div"') == len(CHARTS)
+    assert "No clickstream data: no sessions started" in bare
+    assert "No review data: no product was reviewed" in bare
+
+
+def drawn_funnel_and_ratings(page: Page) -> dict[str, Any]:
+    """The dashboard's funnel steps, conversion by channel and by device, daily average rating and on-time
+    and late ratings, as plotted."""
+    plotted: dict[str, Any] = page.page.evaluate(
+        """() => {
+            const charts = Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')].map(
+                chart => [chart.querySelector('.gtitle').textContent, chart.data]));
+            const by = data => Object.fromEntries(
+                data[0].x.map((x, i) => [x.split('<br>')[0], data[0].y[i]]));
+            return {
+                funnel: charts['Conversion funnel'][0].x,
+                channel: by(charts['Conversion by channel']),
+                device: by(charts['Conversion by device']),
+                rating: Object.fromEntries(charts['Average rating'][0].x.map(
+                    (x, i) => [x, charts['Average rating'][0].y[i]])),
+                delivery: by(charts['Rating: on-time vs late delivery']),
+            };
+        }"""
+    )
+    return plotted
+
+
+def summed_funnel_and_ratings(published: Path, first: date, last: date) -> dict[str, Any]:
+    """What :func:`drawn_funnel_and_ratings` should find, summed from the marts in SQL: never an average of
+    the marts' rates. The on-time and late ratings from the reviews themselves."""
+    period = [first, last]
+    with duckdb.connect(str(published), read_only=True) as conn:
+        funnel = conn.execute(
+            "select sum(sessions), sum(product_view_sessions), sum(add_to_cart_sessions), "
+            "sum(checkout_sessions), sum(ordered_sessions) from main_marts.kpi_funnel_daily "
+            "where date_day between ? and ?",
+            period,
+        ).fetchone()
+
+        def conversion(key: str) -> dict[str, float]:
+            return dict(conn.execute(
+                f"select {key}, sum(ordered_sessions) / sum(sessions) from main_marts.kpi_funnel_daily "
+                f"where date_day between ? and ? group by {key}",
+                period,
+            ).fetchall())  # fmt: skip
+
+        rating = conn.execute(
+            "select strftime(date_day, '%Y-%m-%d'), sum(rating_total) / sum(reviews) "
+            "from main_marts.kpi_product_reviews where date_day between ? and ? group by date_day "
+            "having sum(reviews) > 0",
+            period,
+        ).fetchall()
+        delivery = conn.execute(
+            "select case when is_late_delivery then 'late' else 'on time' end, avg(rating) "
+            "from main_marts.fct_reviews where product_id is not null and is_late_delivery is not null "
+            "and created_date between ? and ? group by 1",
+            period,
+        ).fetchall()
+        return {
+            "funnel": [float(count) for count in funnel or ()],
+            "channel": conversion("channel"),
+            "device": conversion("device"),
+            "rating": dict(rating),
+            "delivery": dict(delivery),
+        }

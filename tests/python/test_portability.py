@@ -175,23 +175,25 @@ def test_the_dashboard_reads_the_same_kpis_on_every_warehouse(
         assert (publish(settings) is None) == (name != "duckdb")
         with open_published(settings) as connection:
             read[name] = (settings, read_kpis(connection, publishing.marts_schema(settings)))
-    # THEN every warehouse gives the dashboard the same figures
+    # THEN every warehouse gives the dashboard the same figures: the KPI marts' rows, the funnel's counts, the
+    # reviews summed by day in the warehouse, and the rated products
     duckdb_settings, reference = read["duckdb"]
     defined = dashboard.definitions(duckdb_settings, REPO)
+    keys = {"daily": KPI_MARTS["kpi_daily"], "methods": KPI_MARTS["kpi_payment_methods"],
+            "cohorts": KPI_MARTS["kpi_customer_cohorts"], "funnel": KPI_MARTS["kpi_funnel_daily"],
+            "ratings": ("date_day",), "products": ("product_id",)}  # fmt: skip
     for name, (settings, kpis) in read.items():
-        for part, mart in (("daily", "kpi_daily"), ("methods", "kpi_payment_methods"),
-                           ("cohorts", "kpi_customer_cohorts")):  # fmt: skip
-            rows, expected = (
-                sorted(getattr(k, part), key=itemgetter(*KPI_MARTS[mart])) for k in (kpis, reference)
-            )
+        for part, key in keys.items():
+            rows, expected = (sorted(getattr(k, part), key=itemgetter(*key)) for k in (kpis, reference))
             assert len(rows) == len(expected) > 0, (name, part)
             for row, want in zip(rows, expected, strict=True):
                 differing = {c: (want[c], row[c]) for c in want
                              if c != "source_loaded_at" and not same(c, want[c], row[c])}  # fmt: skip
                 assert not differing, f"{part} on {name}: {differing}"
-        # AND the dashboard draws all seven charts from them
+        # AND the dashboard draws all its charts from them: seven, the funnel and conversion by channel and
+        # by device, and four of ratings
         page = dashboard.render(kpis, defined, settings.target, datetime(2024, 3, 15, 7, tzinfo=UTC))
-        assert page.count('class="plotly-graph-div"') == 7, name
+        assert page.count('class="plotly-graph-div"') == 7 + 3 + 4, name
 
 
 # -- Redshift: compiled without a cluster, every statement parsed -------------------------------------------

@@ -4,6 +4,11 @@ plotly.js and the data are inlined, so the file opens from disk, or as a mail at
 Each chart is titled with its definition, taken from the column descriptions of the dbt project (the same
 text the docs site shows), so the dashboard and the docs cannot disagree. The marts are read as analysts read
 them: on DuckDB from the published copy (:mod:`shopwarehouse.surfaces.publish`).
+
+Every section covers the days of the header (``kpi_daily``'s first to last day). Rates over several days,
+channels or products are never averages of the marts' rates: the counts are summed, then divided, as the
+marts' docs ask. A shop that sends no clickstream, or has no reviews, gets the dashboard with a line saying so
+in place of those charts.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import html
 import logging
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from shopwarehouse.landing.contract import ColumnType
 from shopwarehouse.surfaces.publish import marts_schema, open_published
 from shopwarehouse.transform.dbt import parsed
 from shopwarehouse.warehouse import SqlClient
+from shopwarehouse.warehouse.base import identifier, qualified
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,31 @@ _DAILY = ("date_day", "valid_orders", "net_revenue", "average_order_value", "new
 _METHODS = ("date_day", "payment_method", "payment_success_rate")
 _COHORTS = ("cohort_month", "months_since_first_order", "retention_rate")
 _UNKNOWN = ("entity", "column_name", "code", "row_count", "first_seen_on", "last_seen_on", "fix")
+_FUNNEL_STEPS = {"sessions": "Sessions", "product_view_sessions": "Product view",
+                 "add_to_cart_sessions": "Add to cart", "checkout_sessions": "Checkout",
+                 "ordered_sessions": "Order"}  # fmt: skip
+"""kpi_funnel_daily's counts, each step's sessions within the step before's, with their labels."""
+_FUNNEL = ("date_day", "channel", "device", *_FUNNEL_STEPS)
+_RATINGS = {
+    "reviews": "reviews",
+    "rating_total": "rating_total",
+    "low_rating_reviews": "low_rating_reviews",
+    "on_time_reviews": "on_time_reviews",
+    # The mart keeps the on-time and late averages (2 decimals), not their rating totals: an average times
+    # its reviews, rounded, is the total exactly while a product has under 100 such reviews a day.
+    "on_time_rating_total": "round(on_time_average_rating * on_time_reviews)",
+    "late_reviews": "late_reviews",
+    "late_rating_total": "round(late_average_rating * late_reviews)",
+}
+"""kpi_product_reviews summed per day over the products: each name is the sum of its SQL expression."""
+_PRODUCTS = ("product_id", "product_name", "rating_count", "average_rating")
+_DESCRIBED = ("dim_products",)
+"""Models besides the KPI marts whose column descriptions the dashboard quotes."""
+
+MIN_PRODUCT_RATINGS = 5
+"""The reviews a product needs to be ranked among the best and worst rated."""
+RANKED_PRODUCTS = 5
+"""How many products are shown at each end of the ranking."""
 
 
 class NoKpis(Exception):
@@ -53,6 +84,14 @@ class Kpis:
     cohorts: list[dict[str, Any]]
     unknown_codes: list[dict[str, Any]]
     """dq_unknown_codes: codes the build met that no seed lists (see :func:`read_unknown_codes`)."""
+    funnel: list[dict[str, Any]]
+    """kpi_funnel_daily's session counts by day, channel and device, within the days of ``daily``; none
+    without clickstream."""
+    ratings: list[dict[str, Any]]
+    """kpi_product_reviews summed by day over the products (see ``_RATINGS``), days with a review within
+    the days of ``daily``; none without reviews."""
+    products: list[dict[str, Any]]
+    """dim_products' rated products with at least :data:`MIN_PRODUCT_RATINGS` reviews."""
 
     @property
     def first_day(self) -> date:
@@ -81,6 +120,25 @@ def _rows(
     ]
 
 
+def _totals(
+    warehouse: SqlClient, schema: str, table: str, by: str, sums: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """``schema.table`` summed per value of ``by`` (nothing if it does not exist yet), ordered by it: each
+    name of ``sums`` holds the sum of its SQL expression. For a mart too fine-grained to read row by row."""
+    if not warehouse.table_exists(schema, table):
+        return []
+    summed = ", ".join(f"sum({expression}) as {identifier(name)}" for name, expression in sums.items())
+    key = identifier(by)
+    # identifiers checked by identifier(), expressions from this module's constants
+    sql = f"select {key}, {summed} from {qualified(table, schema)} group by {key} order by {key}"  # noqa: S608
+    found = warehouse.execute(sql)
+    columns = (by, *sums)
+    return [
+        {c: float(v) if isinstance(v, Decimal) else v for c, v in zip(columns, row, strict=True)}
+        for row in found
+    ]
+
+
 def read_unknown_codes(warehouse: SqlClient, schema: str) -> list[dict[str, Any]]:
     """The rows of the data-quality mart ``dq_unknown_codes`` (none before it is built), most rows first."""
     rows = _rows(warehouse, schema, "dq_unknown_codes", _UNKNOWN, "entity")
@@ -98,26 +156,45 @@ def describe_unknown_codes(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def read_kpis(warehouse: SqlClient, schema: str) -> Kpis:
+    daily = _rows(warehouse, schema, "kpi_daily", _DAILY, "date_day")
+    if not daily:
+        raise NoKpis(f"{schema}.kpi_daily has no rows (or does not exist): build the marts first")
+    first: date = daily[0]["date_day"]
+    last: date = daily[-1]["date_day"]
+
+    def shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [row for row in rows if first <= row["date_day"] <= last]
+
+    products = _rows(warehouse, schema, "dim_products", _PRODUCTS, "product_id")
     kpis = Kpis(
-        daily=_rows(warehouse, schema, "kpi_daily", _DAILY, "date_day"),
+        daily=daily,
         methods=_rows(warehouse, schema, "kpi_payment_methods", _METHODS, "date_day"),
         cohorts=_rows(warehouse, schema, "kpi_customer_cohorts", _COHORTS, "cohort_month"),
         unknown_codes=read_unknown_codes(warehouse, schema),
+        funnel=shown(_rows(warehouse, schema, "kpi_funnel_daily", _FUNNEL, "date_day")),
+        ratings=[
+            row
+            for row in shown(_totals(warehouse, schema, "kpi_product_reviews", "date_day", _RATINGS))
+            if row["reviews"]
+        ],
+        products=[row for row in products if (row["rating_count"] or 0) >= MIN_PRODUCT_RATINGS],
     )
-    if not kpis.daily:
-        raise NoKpis(f"{schema}.kpi_daily has no rows (or does not exist): build the marts first")
+    log.debug(
+        "read %d funnel rows and %d days of ratings from %s", len(kpis.funnel), len(kpis.ratings), schema
+    )
     return kpis
 
 
 def definitions(settings: Settings, project_dir: Path) -> dict[str, str]:
-    """``model.column`` -> its description, for the KPI marts' columns, from the parsed dbt project."""
+    """``model.column`` -> its description, for the columns of the KPI marts (and of ``_DESCRIBED``), from the
+    parsed dbt project."""
     from dbt.artifacts.resources.types import NodeType
 
     manifest = parsed(settings, project_dir)
     return {
         f"{node.name}.{column.name}": " ".join(column.description.split())
         for node in manifest.nodes.values()
-        if node.resource_type == NodeType.Model and node.name.startswith("kpi_")
+        if node.resource_type == NodeType.Model and (node.name.startswith("kpi_") or node.name in _DESCRIBED)
         for column in node.columns.values()
     }
 
@@ -132,22 +209,27 @@ def moving_average(values: Sequence[float | None], days: int = AVERAGE_DAYS) -> 
 
 
 def _figure(title: str, definition: str, traces: Sequence[go.BaseTraceType], **layout: Any) -> go.Figure:
-    """A chart titled ``title``, with its definition under the title."""
-    subtitle = "<br>".join(html.escape(line) for line in textwrap.wrap(definition, 110))
+    """A chart titled ``title``, with its definition under the title; ``layout`` adds to (or overrides) the
+    common layout."""
+    lines = textwrap.wrap(definition, 110)
+    subtitle = "<br>".join(html.escape(line) for line in lines)
     figure = go.Figure(data=list(traces))
     figure.update_layout(
         title={"text": f"<b>{html.escape(title)}</b>", "subtitle": {"text": subtitle}},
         template="plotly_white",
-        height=380,
-        margin={"t": 90, "l": 60, "r": 20, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        **layout,
+        **{
+            "height": 380,
+            "margin": {"t": max(90, 24 + 32 * len(lines)), "l": 60, "r": 20, "b": 40},
+            "legend": {"orientation": "h", "y": -0.15},
+            **layout,
+        },
     )
     return figure
 
 
 def figures(kpis: Kpis, defined: dict[str, str]) -> list[go.Figure]:
-    """The dashboard's charts, in reading order."""
+    """The dashboard's charts of orders, revenue, customers and payments, in reading order (the clickstream's
+    and the reviews' follow: :func:`funnel_figures`, :func:`rating_figures`)."""
     daily = kpis.daily
     days = [r["date_day"] for r in daily]
 
@@ -232,6 +314,214 @@ def figures(kpis: Kpis, defined: dict[str, str]) -> list[go.Figure]:
     ]
 
 
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``; ``None`` where the denominator is 0 (or missing)."""
+    if not denominator or numerator is None:
+        return None
+    return numerator / denominator
+
+
+def summed(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> dict[str, float]:
+    """The sum of each of ``columns`` over ``rows`` (a missing value counts 0)."""
+    return {column: sum(row[column] or 0 for row in rows) for column in columns}
+
+
+def summed_by(
+    rows: Sequence[dict[str, Any]], key: str, columns: Sequence[str]
+) -> dict[Any, dict[str, float]]:
+    """:func:`summed` per value of ``key``, the largest first by the first of ``columns``."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    totals = {value: summed(group, columns) for value, group in groups.items()}
+    return dict(sorted(totals.items(), key=lambda item: (-item[1][columns[0]], str(item[0]))))
+
+
+def trailing(
+    rows: Sequence[dict[str, Any]], numerator: str, denominator: str, days: int = AVERAGE_DAYS
+) -> list[float | None]:
+    """For each row (by ``date_day``): the sum of ``numerator`` over the ``days`` calendar days to its day
+    divided by the sum of ``denominator`` over them; a ratio of sums, never an average of ratios."""
+    by_day = {row["date_day"]: row for row in rows}
+    out = []
+    for row in rows:
+        window = [by_day[d] for k in range(days) if (d := row["date_day"] - timedelta(days=k)) in by_day]
+        totals = summed(window, (numerator, denominator))
+        out.append(ratio(totals[numerator], totals[denominator]))
+    return out
+
+
+def _counted(count: float, noun: str) -> str:
+    """``count`` with ``noun``, plural unless it is 1: ``1 session``, ``1,204 sessions``."""
+    return f"{count:,.0f} {noun}{'' if count == 1 else 's'}"
+
+
+def _days_shown(kpis: Kpis) -> dict[str, Any]:
+    """A date x-axis over the header's days, whatever days a series has."""
+    half = timedelta(hours=12)
+    first, last = (datetime.combine(day, time()) for day in (kpis.first_day, kpis.last_day))
+    return {"type": "date", "range": [first - half, last + half]}
+
+
+def funnel_figures(kpis: Kpis, defined: dict[str, str]) -> list[go.Figure]:
+    """The clickstream's charts: the funnel over the days shown, and conversion by channel and by device;
+    none without sessions."""
+    steps = list(_FUNNEL_STEPS)
+    total = summed(kpis.funnel, steps)
+    if not total["sessions"]:
+        return []
+    period = f"Sessions that started {kpis.first_day} to {kpis.last_day}, summed, then divided."
+    funnel = _figure(
+        "Conversion funnel",
+        " ".join(f"{label}: {defined[f'kpi_funnel_daily.{step}']}" for step, label in _FUNNEL_STEPS.items())
+        + f" {period} Each step: its sessions (its share of the step before).",
+        [
+            go.Funnel(
+                y=list(_FUNNEL_STEPS.values()),
+                x=[total[step] for step in steps],
+                texttemplate="%{value:,.0f} (%{percentPrevious:.1%})",
+                hovertemplate="%{label}: %{value:,.0f} sessions<br>%{percentPrevious:.1%} of the step before"
+                "<br>%{percentInitial:.1%} of all sessions<extra></extra>",
+                name="sessions",
+            )
+        ],
+        height=440,
+        yaxis={"automargin": True},
+    )
+
+    def conversion_by(key: str) -> go.Figure:
+        groups = summed_by(kpis.funnel, key, ("sessions", "ordered_sessions"))
+        return _figure(
+            f"Conversion by {key}",
+            f"Conversion: {defined['kpi_funnel_daily.conversion_rate']} {period} "
+            f"Under each {key}: its sessions.",
+            [
+                go.Bar(
+                    x=[f"{value}<br>{_counted(t['sessions'], 'session')}" for value, t in groups.items()],
+                    y=[ratio(t["ordered_sessions"], t["sessions"]) for t in groups.values()],
+                    texttemplate="%{y:.1%}",
+                    textposition="outside",
+                    customdata=[[t["sessions"], t["ordered_sessions"]] for t in groups.values()],
+                    hovertemplate="%{y:.2%} conversion: %{customdata[1]:,.0f} of %{customdata[0]:,.0f} "
+                    "sessions ordered<extra></extra>",
+                    name="conversion",
+                )
+            ],
+            yaxis={"title": "conversion rate", "tickformat": ".1%", "rangemode": "tozero"},
+            xaxis={"title": key},
+        )
+
+    return [funnel, conversion_by("channel"), conversion_by("device")]
+
+
+def rating_figures(kpis: Kpis, defined: dict[str, str]) -> list[go.Figure]:
+    """The reviews' charts: the average rating and the share of 1-2 stars over time, on-time against late
+    deliveries, and the best and worst rated products; none without reviews."""
+    rows = kpis.ratings
+    if not rows:
+        return []
+    days = [r["date_day"] for r in rows]
+    window = f"Line: the {AVERAGE_DAYS} days to each day, their sums divided."
+    of_the_day = "Each day: every product's reviews of the day."
+    stars = {"title": "stars", "range": [0.8, 5.2], "dtick": 1}
+    figures_ = [
+        _figure(
+            "Average rating",
+            f"Average rating: {defined['kpi_product_reviews.average_rating']} Rating total: "
+            f"{defined['kpi_product_reviews.rating_total']} {of_the_day} {window}",
+            [
+                go.Scatter(
+                    x=days,
+                    y=[ratio(r["rating_total"], r["reviews"]) for r in rows],
+                    name="day",
+                    mode="markers",
+                    customdata=[r["reviews"] for r in rows],
+                    hovertemplate="%{x}: %{y:.2f} stars over %{customdata:,.0f} reviews<extra></extra>",
+                ),
+                go.Scatter(
+                    x=days,
+                    y=trailing(rows, "rating_total", "reviews"),
+                    name=f"{AVERAGE_DAYS} days",
+                    mode="lines",
+                ),
+            ],
+            xaxis=_days_shown(kpis),
+            yaxis=stars,
+        ),
+        _figure(
+            "Share of 1-2 star reviews",
+            f"Low ratings: {defined['kpi_product_reviews.low_rating_reviews']} Share: "
+            f"{defined['kpi_product_reviews.low_rating_share']} {of_the_day} {window}",
+            [
+                go.Bar(x=days, y=[ratio(r["low_rating_reviews"], r["reviews"]) for r in rows], name="day"),
+                go.Scatter(
+                    x=days,
+                    y=trailing(rows, "low_rating_reviews", "reviews"),
+                    name=f"{AVERAGE_DAYS} days",
+                    mode="lines",
+                ),
+            ],
+            xaxis=_days_shown(kpis),
+            yaxis={"title": "share of reviews", "tickformat": ".0%", "rangemode": "tozero"},
+        ),
+    ]
+    total = summed(rows, list(_RATINGS))
+    kinds = {"on time": "on_time", "late": "late"}
+    if any(total[f"{kind}_reviews"] for kind in kinds.values()):  # else no review's delivery is known
+        figures_.append(
+            _figure(
+                "Rating: on-time vs late delivery",
+                f"On time: {defined['kpi_product_reviews.on_time_reviews']} Late: "
+                f"{defined['kpi_product_reviews.late_reviews']} Average: their rating totals / their "
+                f"reviews, {kpis.first_day} to {kpis.last_day}.",
+                [
+                    go.Bar(
+                        x=[
+                            f"{name}<br>{_counted(total[f'{k}_reviews'], 'review')}"
+                            for name, k in kinds.items()
+                        ],
+                        y=[ratio(total[f"{k}_rating_total"], total[f"{k}_reviews"]) for k in kinds.values()],
+                        texttemplate="%{y:.2f} stars",
+                        textposition="outside",
+                        name="average rating",
+                    )
+                ],
+                yaxis={**stars, "range": [0, 5.4]},
+            )
+        )
+    ranked = sorted(kpis.products, key=lambda r: (-r["average_rating"], -r["rating_count"], r["product_id"]))
+    if ranked:
+        best = ranked[:RANKED_PRODUCTS]
+        worst = [r for r in ranked[-RANKED_PRODUCTS:] if r not in best]
+        figures_.append(
+            _figure(
+                "Best and worst rated products",
+                f"Average rating: {defined['dim_products.average_rating']} Reviews: "
+                f"{defined['dim_products.rating_count']} All reviews to date, of the products with at least "
+                f"{MIN_PRODUCT_RATINGS}: the {RANKED_PRODUCTS} best and the {RANKED_PRODUCTS} worst.",
+                [
+                    go.Bar(
+                        y=[f"{r['product_name']} ({r['product_id']})" for r in group],
+                        x=[r["average_rating"] for r in group],
+                        text=[
+                            f"{r['average_rating']:.2f} ({_counted(r['rating_count'], 'review')})"
+                            for r in group
+                        ],
+                        textposition="outside",
+                        orientation="h",
+                        name=name,
+                    )
+                    for name, group in (("best", best), ("worst", worst))
+                    if group
+                ],
+                xaxis={**stars, "range": [0, 6]},
+                yaxis={"autorange": "reversed", "automargin": True},
+                height=max(380, 160 + 30 * (len(best) + len(worst))),
+            )
+        )
+    return figures_
+
+
 def render(kpis: Kpis, defined: dict[str, str], target: str, now: datetime) -> str:
     """The whole dashboard as one HTML document."""
     loaded = kpis.last_loaded_at
@@ -242,9 +532,19 @@ def render(kpis: Kpis, defined: dict[str, str], target: str, now: datetime) -> s
         else "no load time recorded"
     )
     quality = _unknown_codes_section(kpis.unknown_codes)
-    charts = "\n".join(
-        f'<section class="chart">{figure.to_html(full_html=False, include_plotlyjs=False)}</section>'
-        for figure in figures(kpis, defined)
+    charts = _charts(figures(kpis, defined))
+    clickstream = _section(
+        "clickstream",
+        "Clickstream: the funnel and conversion",
+        funnel_figures(kpis, defined),
+        f"No clickstream data: no sessions started {kpis.first_day} to {kpis.last_day} "
+        "(the shop sends no events, or none have been loaded).",
+    )
+    reviews = _section(
+        "reviews",
+        "Reviews and ratings",
+        rating_figures(kpis, defined),
+        f"No review data: no product was reviewed {kpis.first_day} to {kpis.last_day}.",
     )
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -268,10 +568,25 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: lef
 <p id="freshness">Freshness: {freshness}. Report made {now:%Y-%m-%d %H:%M} UTC.</p>
 </header>
 {charts}
+{clickstream}
+{reviews}
 {quality}
 </body>
 </html>
 """
+
+
+def _charts(charts: Sequence[go.Figure]) -> str:
+    return "\n".join(
+        f'<section class="chart">{figure.to_html(full_html=False, include_plotlyjs=False)}</section>'
+        for figure in charts
+    )
+
+
+def _section(section_id: str, heading: str, charts: Sequence[go.Figure], empty: str) -> str:
+    """A titled section of ``charts``; the line ``empty`` in their place when there are none."""
+    body = _charts(charts) if charts else f'<p class="empty">{html.escape(empty)}</p>'
+    return f'<section id="{section_id}"><h2>{html.escape(heading)}</h2>\n{body}\n</section>'
 
 
 def _unknown_codes_section(rows: Sequence[dict[str, Any]]) -> str:
