@@ -1,4 +1,4 @@
-{{ config(dist='order_id', sort=['created_date'], cluster_by=['created_date']) }}
+{{ config(dist='order_id', sort=['created_date']) }}
 
 {#- A table rebuilt each run: reviews are a small share of orders, and their order's delivery (which may be
     exported after the review) and withdrawals change old rows. -#}
