@@ -105,10 +105,10 @@ LATE_EVENT_DAYS = (1, 3)
 DUPLICATE_EVENT_RATE = 0.005  # delivered twice: half within minutes, half the next day
 CLOCK_SKEW_RATE = 0.003  # a client's clock puts an event a few seconds before the one it followed
 
-# A queued event: its keys (hashed), times, who, what (packed codes: see unpack()).
+# A queued event: its device's key (hashed) and number on it, times, who, what (packed codes: see unpack()).
 EVENT_RECORD = np.dtype(
     [
-        ("event_key", np.uint64),
+        ("number", np.int64),  # on its device: the event_id is the device's and this
         ("device_key", np.uint64),
         ("occurred_at", np.int64),
         ("lands_at", np.int64),
@@ -173,6 +173,7 @@ class _Devices:
         ("bot", np.bool_),
         ("signed_in", np.bool_),  # a customer signed in on it before
         ("last_end", np.int64),  # when its latest session ended
+        ("sent", np.int64),  # events it sent so far: the next one's number
     )
 
     def __init__(self) -> None:
@@ -214,6 +215,7 @@ class _Devices:
             "bot": bot,
             "signed_in": np.zeros(n, bool),
             "last_end": np.zeros(n, np.int64),
+            "sent": np.zeros(n, np.int64),
         }
         for name, value in values.items():
             self.arrays[name][first : first + n] = value
@@ -233,8 +235,6 @@ class Clickstream:
         # Each customer's devices: up to three, -1 unused.
         self.c_devices = np.full((0, 3), -1, np.int64)
         self.c_count = np.zeros(0, np.int8)
-        self.next_event = 0
-        self.event_salt = (seed * 0x9E3779B97F4A7C15 + 1) % 2**64
         self.device_salt = (seed * 0x9E3779B97F4A7C15 + 2) % 2**64
         self.arrivals: dict[int, list[np.ndarray]] = {}  # events waiting (records), by the day they arrive
         self.stats: dict[str, int] = {}
@@ -619,10 +619,13 @@ class Clickstream:
 
         # The events of the sessions kept, session by session.
         k = np.flatnonzero(keep)
-        elapsed = elapsed[np.repeat(keep, counts)]
+        # (in the order the sessions began: the events then need only moving a little to be in time order)
+        k = k[np.argsort(start[k], kind="stable")]
+        was_first = first[k]
         blocks, counts = blocks[k], counts[k]
         n = int(counts.sum())
         first = np.cumsum(counts) - counts
+        elapsed = elapsed[np.repeat(was_first - first, counts) + np.arange(n)]
         etype = np.repeat(np.tile(np.arange(6, dtype=np.int8), len(k)), blocks.ravel())
         block_first = (np.cumsum(blocks.ravel()) - blocks.ravel()).reshape(blocks.shape)
         t = np.repeat(start[k], counts) + elapsed
@@ -680,10 +683,17 @@ class Clickstream:
         landing[first] = referrer | source << 8 | campaign << 16
         order_id = np.full(n, -1, np.int64)
         order_id[first[converting_k] + counts[converting_k] - 1] = s["order"][k][converting_k]
-        seq = self.next_event + np.arange(n, dtype=np.int64)
-        self.next_event += n
+        # Each event's number on its device (the tracker's counter), in the order the device sent them.
+        order = _by_device_then_time(dev, start[k])
+        sorted_dev, sorted_counts = dev[order], counts[order]
+        group_start = np.r_[True, sorted_dev[1:] != sorted_dev[:-1]]
+        before = np.cumsum(sorted_counts) - sorted_counts
+        before -= np.maximum.accumulate(np.where(group_start, before, 0))
+        first_number = np.empty(len(k), np.int64)
+        first_number[order] = self.devices["sent"][sorted_dev] + before
+        np.add.at(self.devices.arrays["sent"], dev, counts)
         events: Columns = {
-            "event_key": mix(seq, self.event_salt),
+            "number": np.repeat(first_number, counts) + pos,
             "device_key": np.repeat(mix(dev, self.device_salt), counts),
             "customer": customer.astype(np.int32),
             "kind": (etype | page.astype(np.int16) << 8).astype(np.int16),
@@ -738,9 +748,15 @@ class Clickstream:
         parts = [part for day in days for part in self.arrivals.pop(day)]
         if not parts:
             return {}
-        records = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        if len(parts) > 1:
-            records = np.take(records, np.argsort(records["lands_at"], kind="stable"))
+        # The day's own events (the most, in order already), and the few that arrive with them from earlier
+        # days (in order among themselves) put in their places: one copy of the day's.
+        largest = max(range(len(parts)), key=lambda i: len(parts[i]))
+        records = parts.pop(largest)
+        if parts:
+            others = np.concatenate(parts)
+            others = np.take(others, np.argsort(others["lands_at"], kind="stable"))
+            at = np.searchsorted(records["lands_at"], others["lands_at"], side="right")
+            records = np.insert(records, at, others)
         return {name: records[name] for name in EVENT_RECORD.names or ()}
 
 

@@ -94,6 +94,16 @@ def hex_ids(prefix: str, keys: np.ndarray) -> pa.Array:
     return _fixed_width(prefix, hex_digits(keys), np.zeros(len(keys), bool))
 
 
+def event_ids(device_keys: np.ndarray, numbers: np.ndarray) -> pa.Array:
+    """``evt_<the device's 16 hex digits>_<the event's number on it, 8 hex digits>``: unique, as the tracker
+    numbers each device's events (and the same device key appears again in the line: gzip's cheap)."""
+    text = np.empty((len(numbers), 25), np.uint8)
+    text[:, :16] = hex_digits(device_keys)
+    text[:, 16] = ord("_")
+    text[:, 17:] = hex_digits(numbers)[:, 8:]
+    return _fixed_width("evt_", text, np.zeros(len(numbers), bool))
+
+
 def hex_digits(keys: np.ndarray) -> np.ndarray:
     """Each 64-bit key as 16 lowercase hexadecimal digits, one row of bytes per key."""
     big_endian = keys.astype(">u8").view(np.uint8).reshape(len(keys), 8)
@@ -327,7 +337,7 @@ def _events(rows: Columns) -> dict[str, pa.Array]:
         page_path = pc.if_else(pa.array(product_page), product_path, page_path)
     carted = (event_type >= clickstream.PRODUCT_VIEW) & (event_type <= clickstream.REMOVE_FROM_CART)
     return {
-        "event_id": hex_ids("evt_", rows["event_key"]),
+        "event_id": event_ids(rows["device_key"], rows["number"]),
         "anonymous_id": hex_ids("anon_", rows["device_key"]),
         "customer_id": ids("customers", np.where(rows["customer"] < 0, -1, rows["customer"] + 1)),
         "event_type": labels(EVENT_TYPES, event_type),
@@ -477,11 +487,13 @@ _CLOCK = np.frombuffer(
 )
 
 
-def iso_seconds(seconds: np.ndarray) -> np.ndarray:
+def iso_seconds(seconds: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``YYYY-MM-DDTHH:MM:SS`` of times in seconds since the epoch (years 0 to 9999), one row of 19 bytes per
-    time: the days looked up among those the times span, the time of day among the day's seconds."""
+    time (into ``out`` if given): the days looked up among those the times span, the time of day among the
+    day's seconds."""
     days, clock = np.divmod(np.asarray(seconds, np.int64), 86_400)
-    out = np.empty((len(days), 19), np.uint8)
+    if out is None:
+        out = np.empty((len(days), 19), np.uint8)
     if not len(days):
         return out
     first = int(days.min())
@@ -764,7 +776,7 @@ def event_json_fits(rows: Columns) -> bool:
 
 def event_json_lines(rows: Columns) -> Iterator[pa.Buffer]:
     """The events as JSON Lines, a batch at a time (see json_lines())."""
-    n = len(rows["event_key"])
+    n = len(rows["number"])
     for start in range(0, n, EVENT_JSON_BATCH):
         batch = {name: column[start : start + EVENT_JSON_BATCH] for name, column in rows.items()}
         yield _event_json_batch(batch)
@@ -772,16 +784,19 @@ def event_json_lines(rows: Columns) -> Iterator[pa.Buffer]:
 
 def _event_json_batch(rows: Columns) -> pa.Buffer:
     codes = clickstream.unpack(rows)
-    n = len(rows["event_key"])
+    n = len(rows["number"])
     tail = _tail_text()
     views = np.empty((n, 9, 4), np.int32)  # per line, its pieces' views
     # {"event_id":"evt_...","anonymous_id":"anon_...","customer_id":
+    device = hex_digits(rows["device_key"])
     head = _layout(
         n,
         '{"event_id":"evt_',
-        hex_digits(rows["event_key"]),
+        device,
+        "_",
+        hex_digits(rows["number"])[:, 8:],
         '","anonymous_id":"anon_',
-        hex_digits(rows["device_key"]),
+        device,
         '","customer_id":',
     )
     views[:, 0] = _fixed_views(head, HEAD)
@@ -794,7 +809,8 @@ def _event_json_batch(rows: Columns) -> pa.Buffer:
     # ,"event_type":"...","occurred_at":" and the time ...Z","page_path":
     event_type = codes["event_type"]
     views[:, 2] = _EVENT_TYPE_TEXT.views[event_type]
-    when = _layout(n, iso_seconds(rows["occurred_at"]), 'Z","page_path":')
+    when = _layout(n, np.empty((n, 19), np.uint8), 'Z","page_path":')
+    iso_seconds(rows["occurred_at"], out=when[:, :19])
     views[:, 3] = _fixed_views(when, WHEN)
     # the page: a product's ("/p/prd_...") or another
     page, product = codes["page"], rows["product"]
