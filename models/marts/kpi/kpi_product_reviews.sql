@@ -89,10 +89,12 @@ final as (
         cast(coalesce(reviewed.answered_reviews, 0) as bigint) as answered_reviews,
         cast(reviewed.median_hours_to_answer as decimal(18, 2)) as median_hours_to_answer,
         cast(coalesce(reviewed.on_time_reviews, 0) as bigint) as on_time_reviews,
+        cast(coalesce(reviewed.on_time_rating_total, 0) as bigint) as on_time_rating_total,
         cast(
             reviewed.on_time_rating_total * 1.0 / nullif(reviewed.on_time_reviews, 0) as decimal(18, 2)
         ) as on_time_average_rating,
         cast(coalesce(reviewed.late_reviews, 0) as bigint) as late_reviews,
+        cast(coalesce(reviewed.late_rating_total, 0) as bigint) as late_rating_total,
         cast(reviewed.late_rating_total * 1.0 / nullif(reviewed.late_reviews, 0) as decimal(18, 2))
             as late_average_rating
     from days_and_products

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -49,18 +49,9 @@ _FUNNEL_STEPS = {"sessions": "Sessions", "product_view_sessions": "Product view"
                  "ordered_sessions": "Order"}  # fmt: skip
 """kpi_funnel_daily's counts, each step's sessions within the step before's, with their labels."""
 _FUNNEL = ("date_day", "channel", "device", *_FUNNEL_STEPS)
-_RATINGS = {
-    "reviews": "reviews",
-    "rating_total": "rating_total",
-    "low_rating_reviews": "low_rating_reviews",
-    "on_time_reviews": "on_time_reviews",
-    # The mart keeps the on-time and late averages (2 decimals), not their rating totals: an average times
-    # its reviews, rounded, is the total exactly while a product has under 100 such reviews a day.
-    "on_time_rating_total": "round(on_time_average_rating * on_time_reviews)",
-    "late_reviews": "late_reviews",
-    "late_rating_total": "round(late_average_rating * late_reviews)",
-}
-"""kpi_product_reviews summed per day over the products: each name is the sum of its SQL expression."""
+_RATINGS = ("reviews", "rating_total", "low_rating_reviews", "on_time_reviews", "on_time_rating_total",
+            "late_reviews", "late_rating_total")  # fmt: skip
+"""kpi_product_reviews' counts and rating totals, summed per day over the products."""
 _PRODUCTS = ("product_id", "product_name", "rating_count", "average_rating")
 _DESCRIBED = ("dim_products",)
 """Models besides the KPI marts whose column descriptions the dashboard quotes."""
@@ -121,15 +112,15 @@ def _rows(
 
 
 def _totals(
-    warehouse: SqlClient, schema: str, table: str, by: str, sums: Mapping[str, str]
+    warehouse: SqlClient, schema: str, table: str, by: str, sums: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """``schema.table`` summed per value of ``by`` (nothing if it does not exist yet), ordered by it: each
-    name of ``sums`` holds the sum of its SQL expression. For a mart too fine-grained to read row by row."""
+    """The ``sums`` columns of ``schema.table`` summed per value of ``by`` (nothing if it does not exist yet),
+    ordered by it. For a mart too fine-grained to read row by row."""
     if not warehouse.table_exists(schema, table):
         return []
-    summed = ", ".join(f"sum({expression}) as {identifier(name)}" for name, expression in sums.items())
+    summed = ", ".join(f"sum({identifier(name)}) as {identifier(name)}" for name in sums)
     key = identifier(by)
-    # identifiers checked by identifier(), expressions from this module's constants
+    # identifiers checked by identifier()
     sql = f"select {key}, {summed} from {qualified(table, schema)} group by {key} order by {key}"  # noqa: S608
     found = warehouse.execute(sql)
     columns = (by, *sums)
