@@ -159,9 +159,9 @@ def test_every_file_honours_the_contract(landed: dict[str, dict[str, Any]]) -> N
             parse(column, value)
     assert {row["event_type"] for row in events} == set(EVENT_TYPES)
     assert {row["device"] for row in events} == set(DEVICES)
-    assert all(
-        row["event_id"].startswith("evt_") and row["anonymous_id"].startswith("anon_") for row in events
-    )
+    # an event's id: its device's and its number on the device (unique: a copy delivered again has the same)
+    assert all(re.fullmatch(r"evt_[0-9a-f]{16}_[0-9a-f]{8}", row["event_id"]) for row in events)
+    assert all(re.fullmatch(r"anon_[0-9a-f]{16}", row["anonymous_id"]) for row in events)
     reviews = rows_of(landed, "reviews")
     assert {r["rating"] for r in reviews} == {1, 2, 3, 4, 5}
     assert all(re.fullmatch(r"rev_\d{9}", r["review_id"]) for r in reviews)
