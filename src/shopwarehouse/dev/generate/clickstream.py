@@ -605,7 +605,8 @@ class Clickstream:
             at = np.repeat(start[up], counts[up]) + elapsed[index]
             up_pos = index - np.repeat(first[up], counts[up])
             after = np.where(at >= np.repeat(s["signup_at"][up], counts[up]), up_pos, never)
-            sign_in[up] = np.minimum.reduceat(after, np.cumsum(counts[up]) - counts[up])
+            # (never from the first event: a device's first session begins anonymous)
+            sign_in[up] = np.maximum(np.minimum.reduceat(after, np.cumsum(counts[up]) - counts[up]), 1)
 
         # Keep the sessions that happened; update the devices.
         self.devices.arrays["last_end"][device[keep]] = np.maximum(
