@@ -102,7 +102,8 @@ FX_STREAM = 1  # the rates draw from a random stream of their own: they do not d
 # changed none of the other entities' rows.
 REVIEW_STREAM = 4
 REVIEW_RATE = 0.2  # delivered orders reviewed ...
-REVIEW_DELAY = (DAY, 14 * DAY)  # ... this long after delivery
+REVIEW_DELAY_MIN = 2 * HOUR  # ... this long after delivery at the soonest (the shop asks on delivery) ...
+REVIEW_DELAY_MEAN = 2 * DAY  # ... and on average this much later (most within days, a few weeks later)
 WHOLE_ORDER_REVIEW_RATE = 0.1  # reviews of the order as a whole: no product
 PRODUCT_QUALITY_SPREAD = 0.7  # a product's latent quality, in stars above or below the average
 LATE_DELIVERY = 5 * DAY  # delivered later than this after the order: rated worse
@@ -541,7 +542,7 @@ class Shop:
         m = len(idx)
         if m == 0:
             return
-        created = t_deliver[idx] + rng.integers(*REVIEW_DELAY, m)
+        created = t_deliver[idx] + REVIEW_DELAY_MIN + rng.exponential(REVIEW_DELAY_MEAN, m).astype(np.int64)
         line = line_start[idx] + (rng.random(m) * sizes[idx]).astype(np.int64)
         reviewed = product[line]
         late = t_deliver[idx] - ordered_at[idx] > LATE_DELIVERY
