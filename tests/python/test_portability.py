@@ -108,11 +108,11 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 # Nodes each build runs, all passing: (resource type, status) -> count, for the first build and the
 # incremental one. On the emulator, unit tests and (on the second build) snapshots are the exclusions above.
 EXPECTED_NODES = {
-    "duckdb": [{"seed": 5, "model": 24, "snapshot": 2, "test": 141, "unit_test": 11}] * 2,
-    "postgres": [{"seed": 5, "model": 24, "snapshot": 2, "test": 141, "unit_test": 11}] * 2,
+    "duckdb": [{"seed": 8, "model": 34, "snapshot": 2, "test": 219, "unit_test": 15}] * 2,
+    "postgres": [{"seed": 8, "model": 34, "snapshot": 2, "test": 219, "unit_test": 15}] * 2,
     "snowflake": [
-        {"seed": 5, "model": 24, "snapshot": 2, "test": 141},
-        {"seed": 5, "model": 24, "test": 137},  # without the snapshots' 4 tests
+        {"seed": 8, "model": 34, "snapshot": 2, "test": 219},
+        {"seed": 8, "model": 34, "test": 215},  # without the snapshots' 4 tests
     ],
 }
 
