@@ -399,10 +399,12 @@ def test_a_file_loaded_in_parts_holds_what_it_holds_loaded_whole(
     file_format: str,
     gzipped: bool,
 ) -> None:
-    # GIVEN two days landed in one format, loaded whole (every file far under the streaming size)
+    # GIVEN four days landed in one format (the clickstream too, thinned: at full volume its files would be
+    # thousands of parts), loaded whole (every file far under the streaming size)
     landing = LocalLanding(tmp_path / "landing")
-    options = GenerateOptions(start=START, days=2, seed=3, orders_per_day=200, file_format=file_format,
-                              gzip=gzipped)  # fmt: skip
+    options = GenerateOptions(start=START, days=4, seed=3, orders_per_day=100, file_format=file_format,
+                              gzip=gzipped, events_format=file_format, events_gzip=gzipped,
+                              clickstream_scale=0.05)  # fmt: skip
     generate(landing, options)
     with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(tmp_path / "whole.duckdb"))) as warehouse:
         whole = run_load(landing, warehouse, LoadOptions())
