@@ -72,10 +72,10 @@ visits as (
         from people
     )
 ),
-starts as (
+flagged as (
     select
         *,
-        sum(case
+        case
             when previous_at is null or occurred_at > previous_at + interval 30 minute then 1
             -- a campaign other than the last one the visit brought
             when campaign is not null and campaign is distinct from last_value(campaign ignore nulls) over (
@@ -83,8 +83,12 @@ starts as (
                 rows between unbounded preceding and 1 preceding
             ) then 1
             else 0
-        end) over (partition by anonymous_id order by occurred_at, event_id) as session
+        end as is_start
     from visits
+),
+starts as (
+    select *, sum(is_start) over (partition by anonymous_id order by occurred_at, event_id) as session
+    from flagged
 )
 select anonymous_id, min(occurred_at) as started_at, max(occurred_at) as ended_at, count(*) as events
 from starts
