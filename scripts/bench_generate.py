@@ -31,8 +31,8 @@ from shopwarehouse.landing.zone import LocalLanding
 # factors of the simulation (measured on 90-day runs starting 2024-01-01).
 ORDERS_PER_LEVEL_DAY = 1.27
 # Events a day of the default shop (500 orders a day, steady, January) makes per unit of clickstream scale
-# (measured: about 190 events per order at scale 1, most of them sessions without an order).
-EVENTS_PER_SCALE_DAY = 125_000
+# (measured: about 185 events per order at scale 1, most of them sessions without an order).
+EVENTS_PER_SCALE_DAY = 107_000
 
 
 def main() -> None:
