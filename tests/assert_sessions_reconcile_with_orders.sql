@@ -33,7 +33,8 @@ figures as (
     select
         'landed orders completed in the clickstream' as figure,
         (
-            select count(*) from completions
+            select count(*)
+            from completions
             where completions.order_id in (select orders.order_id from orders)
         ) as expected,
         (select count(*) from orders where orders.session_id is not null) as actual
@@ -44,7 +45,8 @@ figures as (
     select
         'revenue of valid attributed orders, cents' as figure,
         (
-            select round(coalesce(sum(orders.total_amount_reporting), 0) * 100, 0) from orders
+            select round(coalesce(sum(orders.total_amount_reporting), 0) * 100, 0)
+            from orders
             where orders.session_id is not null and orders.is_valid_order
         ) as expected,
         (select round(coalesce(sum(sessions.revenue), 0) * 100, 0) from sessions) as actual
