@@ -37,7 +37,11 @@ figures as (
             from completions
             where completions.order_id in (select orders.order_id from orders)
         ) as expected,
-        (select count(*) from orders where orders.session_id is not null) as actual
+        (
+            select count(*)
+            from orders
+            where orders.session_id is not null
+        ) as actual
 
     union all
 
