@@ -38,6 +38,8 @@ delivered as (
 
 reviewed as (
 
+    -- The median time to answer is the middle answered review's own (the lower one of an even count): an
+    -- exact value on every warehouse, where an interpolated median rounds apart.
     select
         created_date as date_day,
         product_id,
@@ -45,8 +47,6 @@ reviewed as (
         sum(rating) as rating_total,
         sum(case when is_low_rating then 1 else 0 end) as low_rating_reviews,
         sum(case when is_answered then 1 else 0 end) as answered_reviews,
-        -- the middle answered review's own time (the lower one of an even count): an exact value on every
-        -- warehouse, where an interpolated median rounds apart
         percentile_disc(0.5) within group (order by hours_to_answer) as median_hours_to_answer,
         -- a review whose order's delivery is unknown is neither on time nor late
         sum(case when not is_late_delivery then 1 else 0 end) as on_time_reviews,
