@@ -81,7 +81,7 @@ RETURNING_VISITOR_SHARE = 0.45  # ... else a visitor; this share on a device see
 VISITOR_MEMORY_DAYS = 45
 BOT_SESSIONS_PER_ORDER = 0.06  # crawler sessions, each of many page views: about 4% of the events
 BOT_PAGES = (30, 250)
-BOT_GAP = (1, 15)  # seconds between a crawler's requests
+BOT_GAP = (1, 15)  # seconds between a crawler's requests (uniform)
 EVENT_GAP = (5, 600)  # seconds between two events of a person's session (log-uniform)
 SESSION_GAP = 30 * 60  # more than this between two sessions of one device
 DEVICES_PER_CUSTOMER_P = np.array([0.5, 0.35, 0.15])  # 1, 2 or 3
@@ -525,10 +525,13 @@ class Clickstream:
         # Times: gaps of seconds to minutes (a crawler's: seconds); a session ending in an order ends at its
         # ordered_at and starts no earlier than the day (its gaps shrink to fit, for an order just after
         # midnight).
-        bot = np.repeat(s["bot"], counts)
-        low = np.log(EVENT_GAP[0]) + bot * (np.log(BOT_GAP[0]) - np.log(EVENT_GAP[0]))
-        high = np.log(EVENT_GAP[1]) + bot * (np.log(BOT_GAP[1]) - np.log(EVENT_GAP[1]))
-        gap = np.exp(low + (high - low) * rng.random(total)).astype(np.int64)
+        # (log-uniform, in single precision: whole seconds need no more)
+        spread = np.float32(np.log(EVENT_GAP[1] / EVENT_GAP[0]))
+        gap = np.exp(np.float32(np.log(EVENT_GAP[0])) + spread * rng.random(total, np.float32)).astype(
+            np.int64
+        )
+        crawled = np.flatnonzero(np.repeat(s["bot"], counts))
+        gap[crawled] = rng.integers(*BOT_GAP, len(crawled), endpoint=True)
         gap[first] = 0
         elapsed = _within(gap, first, counts)
         duration = elapsed[first + counts - 1]
