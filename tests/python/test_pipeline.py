@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -245,15 +246,21 @@ def test_a_lasting_fault_fails_after_every_attempt_notifies_and_skips_the_later_
 
 
 @pytest.mark.slow
-def test_a_missing_export_fails_the_run_at_once(day_settings: Settings) -> None:
+def test_a_missing_export_fails_the_run_at_once(day_settings: Settings, tmp_path: Path) -> None:
     report = runner.run_day(day_settings, date(2024, 3, 9), FAST, REPO)  # nothing landed for that day
     check = report.steps[0]
     assert (check.name, check.status, check.attempts) == ("check_landing", FAILED, 1)
-    assert "no export for customers, orders, order_items, payments on 2024-03-09" in check.detail
+    assert "no export for customers, orders, order_items, payments, events on 2024-03-09" in check.detail
     warned = runner.run_day(
         without_tests(day_settings.with_overrides(missing_export="warn")), date(2024, 3, 9), FAST, REPO
     )
     assert warned.steps[0].status == WARNED
+    # A shop without a storefront tracker never delivers the clickstream (an optional source): not waited for
+    shutil.rmtree(tmp_path / "landing" / "raw" / "events")
+    check = runner.run_day(day_settings, date(2024, 3, 9), FAST, REPO).steps[0]
+    missing = "no export for customers, orders, order_items, payments on 2024-03-09 in"
+    assert f"{missing} " in check.detail, check.detail
+    assert "events" not in check.detail, check.detail
 
 
 @pytest.mark.slow
@@ -529,7 +536,7 @@ def test_status_shows_yesterdays_promise_pending_at_1_and_missed_or_met_at_7_utc
 def test_run_without_a_date_runs_yesterday_by_the_clock(day_settings: Settings) -> None:
     # At 01:00 UTC on 2024-03-10, yesterday is 2024-03-09, whose exports have not landed: the run says so
     result = cli("run", env={"SHOPWAREHOUSE_NOW": "2024-03-10T01:00:00Z"}, returncode=EXIT_FAILED)
-    assert "no export for customers, orders, order_items, payments on 2024-03-09" in result.stdout
+    assert "no export for customers, orders, order_items, payments, events on 2024-03-09" in result.stdout
     assert "for 2024-03-09 on duckdb: failed" in result.stdout
     # AND its run id and times are the clock's
     [(run_id, run_date, started_at)] = past_runs_started()

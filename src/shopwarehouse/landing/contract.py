@@ -47,6 +47,9 @@ class Entity:
     every_day: bool = True
     """Whether an export lands every day; ``False``: only on days some row changed (the daily run's
     landing check does not wait for it)."""
+    optional: bool = False
+    """Whether a shop may not have this source at all (no storefront tracker): the daily run's landing check
+    waits for it only once it has landed at least once."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -167,6 +170,7 @@ FX_RATES = Entity(
 
 EVENTS = Entity(
     name="events",
+    optional=True,
     key=("event_id",),
     columns=(
         Column("event_id", S, nullable=False),

@@ -70,11 +70,14 @@ class _Context:
 
 
 def _check_landing(ctx: _Context) -> Outcome:
-    """The exports of every entity that lands every day (``Entity.every_day``) are there."""
+    """The exports of every entity that lands every day (``Entity.every_day``) are there; an optional one's
+    (``Entity.optional``) only if it has ever landed."""
     missing = [
         name
         for name, entity in ENTITIES.items()
-        if entity.every_day and not ctx.landing.list(partition_prefix(name, ctx.day.isoformat()))
+        if entity.every_day
+        and not ctx.landing.list(partition_prefix(name, ctx.day.isoformat()))
+        and not (entity.optional and not ctx.landing.list(f"raw/{name}/"))
     ]
     if not missing:
         return Outcome(SUCCEEDED, f"every entity's export for {ctx.day} has landed")
