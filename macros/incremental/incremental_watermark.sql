@@ -17,3 +17,19 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro keys_loaded_or_erased(relation, key) -%}
+    {#- The driving input of a staging model whose rows name a customer: the keys of raw `relation` with a
+        row loaded since the watermark, and every key of a customer whose erasure request loaded since then,
+        so rows staged before the request are staged again without the customer's personal data. -#}
+    select {{ key }} from {{ relation }}
+    where
+        _loaded_at > {{ incremental_watermark('loaded_at') }}
+        or customer_id in (
+            select erasures.customer_id from {{ source('shop', 'customers') }} as erasures
+            where
+                erasures.is_deleted
+                and erasures._loaded_at > {{ incremental_watermark('loaded_at') }}
+        )
+{%- endmacro %}

@@ -3,24 +3,10 @@
 with
 
 {% if is_incremental() %}
-erased_since as (
-
-    -- Customers whose erasure request loaded since the watermark: their events already staged are staged
-    -- again, without them.
-    select customer_id from {{ source('shop', 'customers') }}
-    where
-        is_deleted
-        and _loaded_at > {{ incremental_watermark('loaded_at') }}
-
-),
-
 changed_keys as (
 
-    -- The driving input: the events loaded since the watermark, and the events of those customers.
-    select event_id from {{ source('clickstream', 'events') }}
-    where
-        _loaded_at > {{ incremental_watermark('loaded_at') }}
-        or customer_id in (select erased_since.customer_id from erased_since)
+    -- The driving input: the events loaded since the watermark, and those of customers erased since then.
+    {{ keys_loaded_or_erased(source('clickstream', 'events'), 'event_id') }}
 
 ),
 {% endif %}

@@ -3,23 +3,10 @@
 with
 
 {% if is_incremental() %}
-erased_since as (
-
-    -- Customers whose erasure request loaded since the watermark: their reviews are staged again.
-    select customer_id from {{ source('shop', 'customers') }}
-    where
-        is_deleted
-        and _loaded_at > {{ incremental_watermark('loaded_at') }}
-
-),
-
 changed_keys as (
 
-    -- The driving input: the reviews with a raw row loaded since the watermark, and those customers'.
-    select review_id from {{ source('shop', 'reviews') }}
-    where
-        _loaded_at > {{ incremental_watermark('loaded_at') }}
-        or customer_id in (select erased_since.customer_id from erased_since)
+    -- The driving input: the reviews loaded since the watermark, and those of customers erased since then.
+    {{ keys_loaded_or_erased(source('shop', 'reviews'), 'review_id') }}
 
 ),
 {% endif %}
