@@ -60,7 +60,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Thirty generated days, loaded with ``shopwarehouse load`` and built with ``dbt build``, documented."""
     root = tmp_path_factory.mktemp("dbt-built")
     generate(
-        LocalLanding(root / "landing"), GenerateOptions(start=START, days=30, seed=7, orders_per_day=120)
+        LocalLanding(root / "landing"),
+        GenerateOptions(start=START, days=30, seed=7, orders_per_day=120, clickstream_scale=0.25),
     )
     env = duckdb_env(root, root / "landing")
     cli("load", "--all", env=env)
@@ -241,7 +242,10 @@ def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
     env = duckdb_env(tmp_path, tmp_path / "landing", warehouse=daily)
     dbt("seed", env=env, tmp_path=tmp_path)
     for days in range(1, 7):
-        generate(landing, GenerateOptions(start=START, days=days, seed=11, orders_per_day=80))
+        generate(
+            landing,
+            GenerateOptions(start=START, days=days, seed=11, orders_per_day=80, clickstream_scale=0.25),
+        )
         with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(daily))) as warehouse:
             run_load(landing, warehouse, LoadOptions())
         dbt(

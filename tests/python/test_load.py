@@ -78,7 +78,9 @@ def assert_each_row_once(target: WarehouseTarget) -> None:
 def local_landing_30d(tmp_path_factory: pytest.TempPathFactory) -> Landing:
     """The same thirty days as ``landing_30d``, in a directory (fakesnow's stages read ``file://`` only)."""
     landing = LocalLanding(tmp_path_factory.mktemp("landing-30d"))
-    generate(landing, GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120))
+    generate(
+        landing, GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120, clickstream_scale=0.05)
+    )
     return landing
 
 
@@ -124,7 +126,10 @@ def test_thirty_days_load_exactly_once(
 def small_landing(root: Path, days: int = 4, orders_per_day: float = 60) -> LocalLanding:
     landing = LocalLanding(root)
     generate(
-        landing, GenerateOptions(start=date(2024, 3, 1), days=days, seed=3, orders_per_day=orders_per_day)
+        landing,
+        GenerateOptions(
+            start=date(2024, 3, 1), days=days, seed=3, orders_per_day=orders_per_day, clickstream_scale=0.05
+        ),
     )
     return landing
 

@@ -88,7 +88,9 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         env = target_env(target, landing)
         builds = []
         for days, rerun in ((10, False), (14, True)):
-            options = GenerateOptions(start=START, days=days, seed=5, orders_per_day=60)
+            options = GenerateOptions(
+                start=START, days=days, seed=5, orders_per_day=60, clickstream_scale=0.25
+            )
             generate(LocalLanding(landing), options)
             cli("load", env=env)
             exclude = excludes(target, rerun=rerun)

@@ -56,7 +56,9 @@ def start_at_once(args: list[str], env: dict[str, str], count: int = ATTEMPTS) -
 
 def landed(root: Path, orders_per_day: int = 150) -> tuple[list[str], int, int]:
     """Generated days in ``root``: the files landed, and the rows and distinct orders of the orders files."""
-    options = GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=orders_per_day)
+    options = GenerateOptions(
+        start=START, days=DAYS, seed=21, orders_per_day=orders_per_day, clickstream_scale=0.05
+    )
     generate(LocalLanding(root), options)
     files = sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
     rows = [row for path in (root / "raw" / "orders").rglob("*.csv")
@@ -141,7 +143,8 @@ def s3_landing(s3_endpoint: str, tmp_path: Path) -> tuple[str, list[str], int]:
     and the order rows."""
     url = f"s3://shopwarehouse-test/faults-{tmp_path.name}"
     generate(open_landing(Settings(landing=url, s3_endpoint_url=s3_endpoint)),
-             GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=150))  # fmt: skip
+             GenerateOptions(start=START, days=DAYS, seed=21, orders_per_day=150,
+                                     clickstream_scale=0.05))  # fmt: skip
     files, rows, _ = landed(tmp_path / "local")  # the same seed, so the same files and rows
     return url, files, rows
 
@@ -242,7 +245,8 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
 ) -> None:
     # GIVEN two days landed, and on the second day each kind of drift in one file
     root = tmp_path / "landing"
-    generate(LocalLanding(root), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150))
+    generate(LocalLanding(root), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150,
+                                                 clickstream_scale=0.05))  # fmt: skip
     day = "date=2024-03-02"
     customers, orders, items, payments = (
         next((root / "raw" / entity / day).glob("*.csv"))
@@ -297,7 +301,8 @@ def test_schema_drift_new_column_warns_and_loads_removed_or_retyped_column_and_r
         items.name + ".error.json").read_text())["column"] == "quantity"  # fmt: skip
     # AND once the exporter delivers them again, fixed, they load, and nothing is loaded twice
     landed_clean = tmp_path / "clean"
-    generate(LocalLanding(landed_clean), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150))
+    generate(LocalLanding(landed_clean), GenerateOptions(start=START, days=2, seed=21, orders_per_day=150,
+                                                         clickstream_scale=0.05))  # fmt: skip
     for path in (orders, items):
         fixed = landed_clean / path.relative_to(root)
         path.with_name(path.stem + "_fixed.csv").write_bytes(fixed.read_bytes())
