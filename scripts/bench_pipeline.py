@@ -42,6 +42,9 @@ from shopwarehouse.landing.contract import ENTITIES
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DAY = date(2025, 4, 16)  # the daily run's day: a Wednesday of average demand (seasonal factor 1.0)
+# The clickstream thinned to a twentieth (about 9 events an order): this benchmark is the orders' pipeline;
+# bench_sessions.py measures sessionization at full volume.
+CLICKSTREAM_SCALE = 0.05
 KPI_COLUMNS = (
     "orders_placed", "valid_orders", "gross_revenue", "discounts", "refunds", "net_revenue", "paid_revenue",
     "average_order_value", "units_sold", "guest_orders", "new_customers", "returning_customers",
@@ -104,7 +107,8 @@ def build_history(work: Path, orders: int, per_day: int, *, full: bool) -> Histo
     shopwarehouse = str(BIN / "shopwarehouse")
     day, last = DAY, DAY - timedelta(days=1)
     phases = {}
-    generate = ["generate", "--steady", "--start", (DAY - timedelta(days=days)).isoformat()]
+    generate = ["generate", "--steady", "--start", (DAY - timedelta(days=days)).isoformat(),
+                "--clickstream-scale", str(CLICKSTREAM_SCALE)]  # fmt: skip
     phases["generate"] = run_phase(
         "generate", [shopwarehouse, *generate, "--days", str(days + 1), "--orders-per-day", str(per_day)], env
     )
