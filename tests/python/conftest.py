@@ -71,9 +71,7 @@ def s3_settings(s3_endpoint: str) -> Settings:
 def landing_30d(s3_settings: Settings) -> Landing:
     """Thirty days of exports (csv) generated into the local S3 server and read back through its API."""
     landing = open_landing(s3_settings)
-    generate(
-        landing, GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120, clickstream_scale=0.05)
-    )
+    generate(landing, GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120))
     return landing
 
 
