@@ -391,6 +391,18 @@ def test_a_small_shop_with_quiet_days_generates_every_day(tmp_path: Path, orders
     assert days == {f"date={START + timedelta(days=n)}" for n in range(5)}
 
 
+def test_a_busy_day_moves_a_buyers_clashing_sessions_to_new_devices_up_to_three(tmp_path: Path) -> None:
+    # At 3,000 orders a day, some buyer has two orders whose sessions clash with their devices' other
+    # sessions; both move to new devices, and the first of them may take the buyer's last free place
+    # (the second once overran the three places)
+    summary = generate(
+        LocalLanding(tmp_path),
+        GenerateOptions(start=START, days=1, seed=21, orders_per_day=3000, clickstream_scale=0.0),
+    )
+    assert summary.clickstream["converting_sessions"] == summary.orders
+    assert summary.clickstream["converting_sessions_moved"] > 0
+
+
 # -- reviews ----------------------------------------------------------------------------------------------
 
 

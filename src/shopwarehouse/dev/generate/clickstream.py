@@ -346,11 +346,11 @@ class Clickstream:
         their devices while they have fewer than three."""
         device = self.devices.add(rng, market, customer)
         mine = customer >= 0
-        room = np.zeros(len(customer), bool)
-        room[mine] = self.c_count[customer[mine]] < 3
-        for c, d in zip(customer[room].tolist(), device[room].tolist(), strict=True):
-            self.c_devices[c, self.c_count[c]] = d
-            self.c_count[c] += 1
+        # (one at a time: a customer may be named twice, and the first may take their last free place)
+        for c, d in zip(customer[mine].tolist(), device[mine].tolist(), strict=True):
+            if self.c_count[c] < 3:
+                self.c_devices[c, self.c_count[c]] = d
+                self.c_count[c] += 1
         return device
 
     # -- sessions -------------------------------------------------------------------------------------------
