@@ -164,6 +164,30 @@ def test_reconciliation_fails_when_a_number_is_broken(
     assert f"FAIL 1 {name}" in result.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "")
 
 
+def test_a_sessions_order_must_have_landed_once_the_orders_feed_has_caught_up(
+    built: Built, tmp_path: Path
+) -> None:
+    # GIVEN the built warehouse: the clickstream runs past the orders export's cutoff, so the last day's
+    # latest completed orders are not loaded yet, and the test lets them pass
+    copy = tmp_path / "orders.duckdb"
+    shutil.copy(built.warehouse, copy)
+    env = {**built.env, "SHOPWAREHOUSE_DUCKDB_PATH": str(copy)}
+    waiting = (
+        "select count(*) from main_marts.fct_sessions where order_id not in "
+        "(select order_id from main_marts.fct_orders)"
+    )
+    with duckdb.connect(str(copy)) as conn:
+        assert conn.execute(waiting).fetchone() == (1,)
+        # WHEN an order completed well before the orders feed's newest change goes missing
+        conn.execute(
+            "delete from main_marts.fct_orders where order_id = (select min(order_id) "
+            "from main_marts.fct_sessions where ended_at < timestamptz '2024-03-01 00:00:00+00')"
+        )
+    # THEN the test warns of that order alone
+    result = dbt("test", "--select", "test_name:relationships_once_landed", env=env, tmp_path=tmp_path)
+    assert "WARN 1 relationships_once_landed_fct_sessions_ended_at__order_id" in result.stdout, result.stdout
+
+
 def test_the_daily_scope_tests_the_recent_rows_only(built: Built, tmp_path: Path) -> None:
     # GIVEN a copy of the built warehouse with one old order staged twice (loaded 30 days before the rest)
     copy = tmp_path / "scoped.duckdb"
