@@ -68,7 +68,7 @@ lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt S
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	SHOPWAREHOUSE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models snapshots tests
+	SHOPWAREHOUSE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint --processes 2 models snapshots tests
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from support import cli, dbt, duckdb_env
+from support import cli, dbt, duckdb_env, run_models
 
 from shopwarehouse.landing.contract import ENTITIES, partition_prefix
 
@@ -181,18 +181,9 @@ def sessions(warehouse: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
 
 
 def build(env: dict[str, str], tmp_path: Path, *args: str) -> None:
-    """Load what landed and run every model but the one built on snapshots, with no lookback margin."""
+    """Load what landed and run the models (no lookback margin)."""
     cli("load", "--all", env=env)
-    dbt(
-        "run",
-        "--exclude",
-        "fct_order_fulfilment",
-        "--vars",
-        "{lookback_hours: 0}",
-        *args,
-        env=env,
-        tmp_path=tmp_path,
-    )
+    run_models(env, tmp_path, *args)
 
 
 def test_a_hand_made_event_stream_gives_exactly_its_sessions_day_by_day_and_in_full(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from support import REPO, Page, cli, dbt, duckdb_env
+from support import REPO, Page, cli, dbt, duckdb_env, run_models
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
@@ -271,21 +271,13 @@ def test_day_by_day_build_equals_full_refresh(tmp_path: Path) -> None:
         )
         with DuckDBRawLoader(DuckDBClient(DuckDBCredentials(daily))) as warehouse:
             run_load(landing, warehouse, LoadOptions())
-        dbt(
-            "run",
-            "--exclude",
-            "fct_order_fulfilment",
-            "--vars",
-            "{lookback_hours: 0}",
-            env=env,
-            tmp_path=tmp_path,
-        )
+        run_models(env, tmp_path)
 
     # WHEN the same raw data is built from scratch
     full = tmp_path / "full.duckdb"
     shutil.copy(daily, full)
     full_env = {**env, "SHOPWAREHOUSE_DUCKDB_PATH": str(full)}
-    dbt("run", "--full-refresh", "--exclude", "fct_order_fulfilment", env=full_env, tmp_path=tmp_path)
+    run_models(full_env, tmp_path, "--full-refresh")
 
     # THEN every mart is the same, table for table, row for row
     with duckdb.connect() as conn:

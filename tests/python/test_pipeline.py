@@ -106,8 +106,10 @@ def test_a_data_error_is_not_retried_and_a_lasting_fault_gives_up() -> None:
 def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, **env: str) -> Settings:
     """``days`` generated days from 2024-03-01 in a directory and an empty DuckDB warehouse, as the daily
     run's settings (set in the environment too, for the commands the test runs)."""
-    generate(LocalLanding(tmp_path / "landing"), GenerateOptions(start=date(2024, 3, 1), days=days, seed=9,
-                                                                 orders_per_day=30, clickstream_scale=0.05))  # fmt: skip
+    options = GenerateOptions(
+        start=date(2024, 3, 1), days=days, seed=9, orders_per_day=30, clickstream_scale=0.05
+    )
+    generate(LocalLanding(tmp_path / "landing"), options)
     for name, value in duckdb_env(tmp_path, tmp_path / "landing", **env).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(REPO)
