@@ -11,8 +11,8 @@ with
 {% if is_incremental() %}
 changed_customers as (
 
-    -- The driving input: the customers whose own row or any of whose orders was loaded since the
-    -- watermark. Each is rebuilt whole.
+    -- The driving input: the customers whose own row, any of whose orders or a sign-in of whom was
+    -- loaded since the watermark. Each is rebuilt whole.
     select customer_id from {{ ref('stg_shop__customers') }}
     where loaded_at > {{ incremental_watermark() }}
 
@@ -20,6 +20,11 @@ changed_customers as (
 
     select customer_id from {{ ref('fct_orders') }}
     where source_loaded_at > {{ incremental_watermark() }}
+
+    union
+
+    select customer_id from {{ ref('int_clickstream__identities') }}
+    where loaded_at > {{ incremental_watermark() }}
 
 ),
 {% endif %}
@@ -38,6 +43,17 @@ orders as (
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where customer_id in (select changed_customers.customer_id from changed_customers)
+    {% endif %}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_clickstream__identities') }}
+    where
+        customer_id is not null
+    {% if is_incremental() %}
+        and customer_id in (select changed_customers.customer_id from changed_customers)
     {% endif %}
 
 ),
@@ -63,6 +79,33 @@ order_history as (
 
 ),
 
+naming as (
+
+    -- Every customer a fact names: in an order, or signed in on a device in the clickstream.
+    select
+        customer_id,
+        loaded_at
+    from order_history
+
+    union all
+
+    select
+        customer_id,
+        loaded_at
+    from identities
+
+),
+
+named as (
+
+    select
+        customer_id,
+        max(loaded_at) as loaded_at
+    from naming
+    group by customer_id
+
+),
+
 all_customers as (
 
     select
@@ -80,22 +123,22 @@ all_customers as (
 
     union all
 
-    -- Customers an order names before their own row has landed: placeholders until it arrives; and the
-    -- one guest member that every guest checkout joins.
+    -- Customers an order or a sign-in names before their own row has landed: placeholders until it
+    -- arrives; and the one guest member that every guest checkout joins.
     select
-        order_history.customer_id,
+        named.customer_id,
         null as country_code,
         null as city,
         false as is_marketing_opt_in,
         false as is_erased,
-        order_history.customer_id <> '{{ var("guest_customer_id") }}' as is_placeholder,
-        order_history.customer_id = '{{ var("guest_customer_id") }}' as is_guest,
+        named.customer_id <> '{{ var("guest_customer_id") }}' as is_placeholder,
+        named.customer_id = '{{ var("guest_customer_id") }}' as is_guest,
         null as created_at,
         null as updated_at,
-        order_history.loaded_at
-    from order_history
+        named.loaded_at
+    from named
     left join customers
-        on order_history.customer_id = customers.customer_id
+        on named.customer_id = customers.customer_id
     where customers.customer_id is null
 
 ),
