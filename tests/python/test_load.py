@@ -23,7 +23,7 @@ from support.contract_reader import read_file
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX, STAGE_PREFIX
-from shopwarehouse.landing.zone import Landing, LocalLanding
+from shopwarehouse.landing.zone import Landing, LocalLanding, open_landing
 from shopwarehouse.load import validate
 from shopwarehouse.load.loader import LoadOptions, run_load
 from shopwarehouse.load.raw import LoadError, open_raw_loader
@@ -74,13 +74,24 @@ def assert_each_row_once(target: WarehouseTarget) -> None:
         assert all(ledger[key] == count for key, count in in_raw.items())
 
 
+# Thirty generated days with a thinned clickstream (the loads are the same for every entity; a full one is
+# half a million events a day at this volume, which the generator's own tests read)
+THIRTY_DAYS = GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120, clickstream_scale=0.05)
+
+
+@pytest.fixture(scope="session")
+def s3_landing_30d(s3_settings: Settings) -> Landing:
+    """The thirty days in the local S3 server, under a prefix of their own."""
+    landing = open_landing(s3_settings.with_overrides(landing=f"{s3_settings.landing}-load-30d"))
+    generate(landing, THIRTY_DAYS)
+    return landing
+
+
 @pytest.fixture(scope="session")
 def local_landing_30d(tmp_path_factory: pytest.TempPathFactory) -> Landing:
-    """The same thirty days as ``landing_30d``, in a directory (fakesnow's stages read ``file://`` only)."""
+    """The thirty days in a directory (fakesnow's stages read ``file://`` only)."""
     landing = LocalLanding(tmp_path_factory.mktemp("landing-30d"))
-    generate(
-        landing, GenerateOptions(start=START, days=DAYS, seed=7, orders_per_day=120, clickstream_scale=0.05)
-    )
+    generate(landing, THIRTY_DAYS)
     return landing
 
 
@@ -92,10 +103,10 @@ def test_thirty_days_load_exactly_once(
         landing = request.getfixturevalue("local_landing_30d")
         env = {"SHOPWAREHOUSE_LANDING": landing.url}
     else:
-        landing = request.getfixturevalue("landing_30d")
+        landing = request.getfixturevalue("s3_landing_30d")
         settings: Settings = request.getfixturevalue("s3_settings")
         env = {
-            "SHOPWAREHOUSE_LANDING": settings.landing,
+            "SHOPWAREHOUSE_LANDING": landing.url,
             "SHOPWAREHOUSE_S3_ENDPOINT_URL": str(settings.s3_endpoint_url),
         }
     rows, resent = expected_rows(landing)
