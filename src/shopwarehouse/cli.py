@@ -215,7 +215,8 @@ def s3_serve(ctx: click.Context, host: str, port: int) -> None:
 @s3.command(name="init")
 @click.pass_context
 def s3_init(ctx: click.Context) -> None:
-    """Create the landing bucket if missing and apply its lifecycle rules (AWS or the configured endpoint)."""
+    """Create the landing bucket if missing, apply its lifecycle rules and lock it down (on AWS or the
+    configured endpoint)."""
     settings = _settings(ctx)
     if not settings.landing.startswith("s3://"):
         raise click.UsageError(f"the landing zone {settings.landing!r} is a directory, not a bucket")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
+from botocore.stub import Stubber
 from mypy_boto3_s3 import S3Client
 from support import cli, read_landed
 
 from shopwarehouse.config import Settings
-from shopwarehouse.landing.s3 import QUARANTINE_EXPIRY_DAYS, RAW_EXPIRY_DAYS, STAGE_EXPIRY_DAYS
+from shopwarehouse.landing.s3 import (
+    QUARANTINE_EXPIRY_DAYS,
+    RAW_EXPIRY_DAYS,
+    STAGE_EXPIRY_DAYS,
+    lock_down,
+    make_client,
+    tls_only_policy,
+)
 from shopwarehouse.landing.zone import LandedObject, Landing, LocalLanding, open_landing
 
 
@@ -89,3 +99,82 @@ def test_s3_init_creates_a_bucket_and_is_idempotent(s3_client: S3Client, s3_endp
         "abort-incomplete-multipart-uploads",
     }
     assert {r["Filter"]["Prefix"] for r in rules} == {"raw/", "quarantine/", "_stage/", ""}
+
+
+def assert_locked_down_but_for_tls(s3_client: S3Client, bucket: str) -> None:
+    """Encrypted by default and closed to the public; over plain HTTP, no TLS-only policy."""
+    (rule,) = s3_client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    blocked = s3_client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert blocked == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3_client.get_bucket_policy(Bucket=bucket)
+
+
+def test_served_and_initialised_buckets_are_encrypted_and_closed_to_the_public(
+    s3_client: S3Client, s3_endpoint: str
+) -> None:
+    assert_locked_down_but_for_tls(s3_client, "shopwarehouse-test")  # the local server's, at its start
+    cli(
+        "--landing",
+        "s3://locked-landing-bucket",
+        "s3",
+        "init",
+        env={"SHOPWAREHOUSE_S3_ENDPOINT_URL": s3_endpoint},
+    )
+    assert_locked_down_but_for_tls(s3_client, "locked-landing-bucket")
+    s3_client.put_object(Bucket="locked-landing-bucket", Key="raw/a.csv", Body=b"x")
+    assert (
+        s3_client.head_object(Bucket="locked-landing-bucket", Key="raw/a.csv")["ServerSideEncryption"]
+        == "AES256"
+    )
+
+
+def test_the_tls_only_policy_refuses_a_request_over_plain_http(s3_client: S3Client) -> None:
+    # GIVEN a bucket with the policy, on the local server (plain HTTP), which enforces bucket policies
+    s3_client.create_bucket(Bucket="tls-only-bucket")
+    s3_client.put_bucket_policy(
+        Bucket="tls-only-bucket", Policy=json.dumps(tls_only_policy("tls-only-bucket"))
+    )
+    # WHEN an object is written over HTTP THEN the request is refused
+    with pytest.raises(botocore.exceptions.ClientError, match="Forbidden"):
+        s3_client.put_object(Bucket="tls-only-bucket", Key="raw/a.csv", Body=b"x")
+
+
+def test_a_bucket_reached_over_https_gets_the_tls_only_policy_too() -> None:
+    # AWS itself cannot be reached here: botocore's Stubber checks the calls made and their parameters
+    client = make_client("https://s3.eu-central-1.amazonaws.com")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "put_bucket_encryption",
+            {},
+            {
+                "Bucket": "landing",
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+            },
+        )
+        stub.add_response(
+            "put_public_access_block",
+            {},
+            {
+                "Bucket": "landing",
+                "PublicAccessBlockConfiguration": dict.fromkeys(
+                    ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"),
+                    True,
+                ),
+            },
+        )
+        stub.add_response(
+            "put_bucket_policy", {}, {"Bucket": "landing", "Policy": json.dumps(tls_only_policy("landing"))}
+        )
+        lock_down(client, "landing")
+        stub.assert_no_pending_responses()

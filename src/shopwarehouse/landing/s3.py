@@ -1,7 +1,9 @@
-"""The one place S3 clients are made, and the landing bucket's set-up (bucket + lifecycle rules)."""
+"""The one place S3 clients are made, and the landing bucket's set-up: the bucket, its lifecycle rules, and
+its lock-down (default encryption, public access blocked, requests over TLS only)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -162,8 +164,58 @@ def lifecycle_rules(prefix: str) -> list[dict[str, object]]:
     ]
 
 
+def tls_only_policy(bucket: str) -> dict[str, object]:
+    """The bucket policy that refuses every request to ``bucket`` not made over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyRequestsWithoutTLS",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def lock_down(client: S3Client, bucket: str) -> None:
+    """Encrypt new objects by default (SSE-S3), block every kind of public access, and, when the bucket is
+    reached over HTTPS (AWS, or a server with TLS), refuse requests without TLS. A server reached over plain
+    HTTP (the local one) gets no such policy: it would refuse every request, this one's included."""
+    client.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
+        },
+    )
+    client.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    if client.meta.endpoint_url.startswith("https://"):
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket)))
+        log.info("bucket %s: encrypted by default, public access blocked, TLS only", bucket)
+    else:
+        log.info(
+            "bucket %s: encrypted by default, public access blocked; no TLS-only policy, since %s is plain "
+            "HTTP (such a policy would refuse every request made there)",
+            bucket,
+            client.meta.endpoint_url,
+        )
+
+
 def ensure_landing_bucket(client: S3Client, url: str) -> None:
-    """Create the landing bucket if it is missing and apply the lifecycle rules (idempotent)."""
+    """Create the landing bucket if it is missing, apply the lifecycle rules and lock it down (idempotent)."""
     bucket, prefix = split_url(url)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if bucket not in existing:
@@ -187,3 +239,4 @@ def ensure_landing_bucket(client: S3Client, url: str) -> None:
         RAW_EXPIRY_DAYS,
         QUARANTINE_EXPIRY_DAYS,
     )
+    lock_down(client, bucket)
