@@ -237,9 +237,14 @@ QUARANTINE_PREFIX = "quarantine/"
 STAGE_PREFIX = "_stage/"
 
 
+def entity_prefix(entity: str) -> str:
+    """The landing key prefix of every export of one entity: ``raw/<entity>/``."""
+    return f"raw/{entity}/"
+
+
 def partition_prefix(entity: str, export_date: str) -> str:
     """The landing key prefix of one entity's export for one day: ``raw/<entity>/date=YYYY-MM-DD/``."""
-    return f"raw/{entity}/date={export_date}/"
+    return f"{entity_prefix(entity)}date={export_date}/"
 
 
 # How each type's values are held in memory (Arrow) between validation and the warehouse.

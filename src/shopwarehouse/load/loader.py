@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
-from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX
+from shopwarehouse.landing.contract import ENTITIES, QUARANTINE_PREFIX, entity_prefix
 from shopwarehouse.landing.zone import LandedObject, Landing
 from shopwarehouse.load.raw import LoadError, RawLoader, SeenFile
 from shopwarehouse.load.tables import LedgerEntry, Status
@@ -186,7 +186,7 @@ def select_files(landing: Landing, options: LoadOptions) -> list[tuple[str, Land
     """``(entity, object)`` for every landed file the options select, entity by entity, in key order."""
     selected = []
     for entity in options.entities:
-        for obj in landing.list(f"raw/{entity}/"):
+        for obj in landing.list(entity_prefix(entity)):
             match = _PARTITION.fullmatch(obj.key)
             day = date.fromisoformat(match["date"]) if match else None
             if (

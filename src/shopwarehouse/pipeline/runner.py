@@ -29,7 +29,7 @@ import orjson
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.errors import ConfigurationError, StepFailed
-from shopwarehouse.landing.contract import ENTITIES, partition_prefix
+from shopwarehouse.landing.contract import ENTITIES, entity_prefix, partition_prefix
 from shopwarehouse.landing.zone import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.raw import open_raw_loader
@@ -77,7 +77,7 @@ def _check_landing(ctx: _Context) -> Outcome:
         for name, entity in ENTITIES.items()
         if entity.every_day
         and not ctx.landing.list(partition_prefix(name, ctx.day.isoformat()))
-        and not (entity.optional and not ctx.landing.list(f"raw/{name}/"))
+        and not (entity.optional and not ctx.landing.list(entity_prefix(name)))
     ]
     if not missing:
         return Outcome(SUCCEEDED, f"every entity's export for {ctx.day} has landed")
