@@ -101,14 +101,17 @@ def test_s3_init_creates_a_bucket_and_is_idempotent(s3_client: S3Client, s3_endp
     assert {r["Filter"]["Prefix"] for r in rules} == {"raw/", "quarantine/", "_stage/", ""}
 
 
+ALL_PUBLIC_ACCESS_BLOCKED = dict.fromkeys(
+    ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+)
+
+
 def assert_locked_down_but_for_tls(s3_client: S3Client, bucket: str) -> None:
     """Encrypted by default and closed to the public; over plain HTTP, no TLS-only policy."""
     (rule,) = s3_client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     blocked = s3_client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert blocked == dict.fromkeys(
-        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-    )
+    assert blocked == ALL_PUBLIC_ACCESS_BLOCKED
     with pytest.raises(botocore.exceptions.ClientError, match="NoSuchBucketPolicy"):
         s3_client.get_bucket_policy(Bucket=bucket)
 
@@ -167,10 +170,7 @@ def test_a_bucket_reached_over_https_gets_the_tls_only_policy_too() -> None:
             {},
             {
                 "Bucket": "landing",
-                "PublicAccessBlockConfiguration": dict.fromkeys(
-                    ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"),
-                    True,
-                ),
+                "PublicAccessBlockConfiguration": ALL_PUBLIC_ACCESS_BLOCKED,
             },
         )
         stub.add_response(
