@@ -1,10 +1,11 @@
 {#-
     A relationships test for two feeds with different cutoffs: every value of column_name is a `field` of
-    `to`, once `to` has caught up with it. A row counts when its `at` is no later than the newest
-    `to_updated_at` of `to`; a later row passes, its parent may be in a file still to come. Nulls pass.
-    Fails with one row per missing value: the value, its row count and its first and last `at`.
+    `to`, once `to` has caught up with it. A row counts when its `at` is more than `lateness_hours` before
+    the newest `to_updated_at` of `to`; a later row passes, its parent may be in a file still to come (the
+    last minutes' changes that make the next day's export, or part of an export that lands days late).
+    Nulls pass. Fails with one row per missing value: the value, its row count and its first and last `at`.
 -#}
-{% test relationships_once_landed(model, column_name, to, field, at, to_updated_at) %}
+{% test relationships_once_landed(model, column_name, to, field, at, to_updated_at, lateness_hours) %}
 
 with
 
@@ -26,7 +27,8 @@ parents as (
 
 caught_up as (
 
-    select max({{ to_updated_at }}) as through_at from {{ to }}
+    select {{ dbt.dateadd('hour', -(lateness_hours | int), 'max(' ~ to_updated_at ~ ')') }} as through_at
+    from {{ to }}
 
 ),
 
