@@ -11,21 +11,29 @@ from pathlib import Path
 
 import duckdb
 
-from shopwarehouse.surfaces.publish import published_path
+from shopwarehouse.config import Settings
+from shopwarehouse.surfaces.publish import marts_schema, published_path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()
-    path = published_path(Path(os.environ.get("SHOPWAREHOUSE_DUCKDB_PATH", "data/shopwarehouse.duckdb")))
+    settings = Settings.from_env()
+    path = published_path(
+        Path(os.environ.get("SHOPWAREHOUSE_DUCKDB_PATH", "data/shopwarehouse.duckdb")), settings.env
+    )
     with duckdb.connect(str(path), read_only=True) as conn:
-        rows = conn.execute(
-            "select date_day, orders_placed, valid_orders, gross_revenue, net_revenue, average_order_value, "
-            "new_customers, returning_customers, payment_success_rate, refund_rate "
-            "from main_marts.kpi_daily order by date_day desc limit ?",
-            [args.days],
-        ).fetchall()
+        rows = (
+            conn.table(f"{marts_schema(settings)}.kpi_daily")
+            .project(
+                "date_day, orders_placed, valid_orders, gross_revenue, net_revenue, average_order_value, "
+                "new_customers, returning_customers, payment_success_rate, refund_rate"
+            )
+            .order("date_day desc")
+            .limit(args.days)
+            .fetchall()
+        )
     print(
         f"{'day':<11}{'orders':>7}{'valid':>7}{'gross':>12}{'net':>12}{'AOV':>8}{'new':>6}{'return':>7}"
         f"{'pay ok':>8}{'refund':>8}"

@@ -23,14 +23,15 @@ from shopwarehouse.landing.zone import Landing, LandingUnavailable, open_landing
 from shopwarehouse.load.loader import FileOutcome, LoadOptions, LoadSummary, new_load_id, run_load
 from shopwarehouse.load.raw import LoadError, RawLoader, check_landing, open_raw_loader
 from shopwarehouse.load.report import summary_table
-from shopwarehouse.pipeline import lock, notify
+from shopwarehouse.pipeline import lock, metrics, notify
 from shopwarehouse.pipeline.ledger import past_runs
 from shopwarehouse.pipeline.lock import LockHeld
+from shopwarehouse.pipeline.metrics import Metric
 from shopwarehouse.pipeline.orchestrate import DEFAULT_INSTALL_DIR, STEP_NAMES, write_definitions
 from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT, FAILED
 from shopwarehouse.pipeline.retry import RetryPolicy, is_transient
 from shopwarehouse.pipeline.runner import NOTIFY, backfill, run_day, run_step
-from shopwarehouse.pipeline.sla import MISSED, sla_state
+from shopwarehouse.pipeline.sla import MISSED, PENDING, sla_state
 from shopwarehouse.surfaces.dashboard import NoKpis, write_dashboard
 from shopwarehouse.surfaces.docs import build_site, server
 from shopwarehouse.surfaces.publish import NotPublished
@@ -457,6 +458,8 @@ def status_command(ctx: click.Context, last: int, check_sla: bool) -> None:
     yesterday = clock.yesterday(now)
     state = sla_state(ended, yesterday, settings.sla_deadline, now)
     click.echo(state.line())
+    if check_sla and state.state != PENDING:
+        metrics.publish(settings, "sla", [Metric("SlaMissed", 1 if state.state == MISSED else 0)])
     if check_sla and state.state == MISSED:
         notify.send(settings, state.notice())
         ctx.exit(1)

@@ -10,6 +10,7 @@ settings; it is checked here with the rest, so a bad value stops a command befor
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, time
@@ -18,12 +19,30 @@ from typing import Any
 from shopwarehouse import clock
 
 TARGETS = ("duckdb", "postgres", "snowflake", "redshift")
+DEFAULT_ENV = "dev"
+ENV_NAME = re.compile(r"[a-z][a-z0-9]{0,15}")
+"""An environment's name: it prefixes schema and AWS resource names, so it is short, lowercase and plain."""
+ENV_PLACEHOLDER = "{env}"
+
+
+def env_schema(env: str, schema: str) -> str:
+    """The schema ``schema`` of environment ``env``: the default environment keeps the plain name (so a
+    warehouse made before environments existed is the ``dev`` one); any other prefixes it with its name. The
+    dbt project says the same in the macro ``env_schema`` and in its sources' ``schema``."""
+    return schema if env == DEFAULT_ENV else f"{env}_{schema}"
 
 
 @dataclass(frozen=True)
 class Settings:
+    env: str = DEFAULT_ENV
+    """The environment (``dev``, ``staging``, ``prod`` or any short lowercase name): it namespaces the
+    warehouse schemas (:func:`env_schema`), the metrics (dimension ``Environment``) and, through ``{env}``
+    in the settings below, the landing zone and the topics."""
+
     landing: str = "data/landing"
-    """``s3://bucket[/prefix]`` or a local directory: where raw exports land."""
+    """``s3://bucket[/prefix]`` or a local directory: where raw exports land. ``{env}`` in it is replaced by
+    the environment: ``s3://acme-{env}-landing`` gives a bucket each, ``s3://acme-landing/{env}`` a prefix
+    each."""
 
     s3_endpoint_url: str | None = None
     """S3 API endpoint; ``None`` means AWS itself. The local server is ``http://127.0.0.1:9000``."""
@@ -83,7 +102,20 @@ class Settings:
 
     notify_sns_topic_arn: str | None = None
     """The SNS topic the daily run publishes its summary to, besides the log (through the S3 endpoint's
-    server when one is set: the local moto server serves SNS too)."""
+    server when one is set: the local moto server serves SNS too). ``{env}`` in it is the environment."""
+
+    notify_dq_sns_topic_arn: str | None = None
+    """The SNS topic for data-quality alerts: a run that quarantined files, had tests warn or fail, or met
+    codes no seed lists publishes a notice of them here too. ``{env}`` in it is the environment."""
+
+    metrics_namespace: str | None = None
+    """The CloudWatch namespace the run's metrics are put in (``ShopWarehouse`` in the CloudFormation
+    stack); unset, no metric goes to CloudWatch."""
+
+    metrics_textfile_dir: str | None = "data/metrics"
+    """The directory the run writes its metrics to in Prometheus' text format, one ``.prom`` file per step
+    and one per run, for node_exporter's textfile collector (``--collector.textfile.directory``); empty
+    turns them off."""
 
     redshift_iam_role: str = "default"
     """The IAM role ARN Redshift assumes to read the landing bucket in COPY; ``default`` is the cluster's."""
@@ -106,6 +138,7 @@ class Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         settings = cls(
+            env=env.get("SHOPWAREHOUSE_ENV") or defaults.env,
             landing=env.get("SHOPWAREHOUSE_LANDING") or defaults.landing,
             s3_endpoint_url=env.get("SHOPWAREHOUSE_S3_ENDPOINT_URL") or None,
             s3_timeout_seconds=_seconds(env, "SHOPWAREHOUSE_S3_TIMEOUT_SECONDS", defaults.s3_timeout_seconds),
@@ -129,9 +162,14 @@ class Settings:
             sla_deadline_utc=env.get("SHOPWAREHOUSE_SLA_DEADLINE_UTC") or defaults.sla_deadline_utc,
             notify_webhook_url=env.get("SHOPWAREHOUSE_NOTIFY_WEBHOOK_URL") or None,
             notify_sns_topic_arn=env.get("SHOPWAREHOUSE_NOTIFY_SNS_TOPIC_ARN") or None,
+            notify_dq_sns_topic_arn=env.get("SHOPWAREHOUSE_NOTIFY_DQ_SNS_TOPIC_ARN") or None,
+            metrics_namespace=env.get("SHOPWAREHOUSE_METRICS_NAMESPACE") or None,
+            metrics_textfile_dir=env.get("SHOPWAREHOUSE_METRICS_TEXTFILE_DIR", defaults.metrics_textfile_dir)
+            or None,
             redshift_iam_role=env.get("SHOPWAREHOUSE_REDSHIFT_IAM_ROLE") or defaults.redshift_iam_role,
             snowflake_storage_integration=env.get("SHOPWAREHOUSE_SNOWFLAKE_STORAGE_INTEGRATION") or None,
         )
+        settings = settings.in_env()
         settings.validate()
         if env.get(clock.ENV):
             clock.parse(env[clock.ENV])  # a bad SHOPWAREHOUSE_NOW is a ValueError, as any bad setting is
@@ -143,9 +181,27 @@ class Settings:
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        settings = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        settings = replace(self, **{k: v for k, v in overrides.items() if v is not None}).in_env()
         settings.validate()
         return settings
+
+    def in_env(self) -> Settings:
+        """These settings with ``{env}`` in the landing zone and the topics replaced by the environment."""
+        if not ENV_NAME.fullmatch(self.env):
+            raise ValueError(
+                f"SHOPWAREHOUSE_ENV={self.env!r} is not an environment name: use up to 16 lowercase letters "
+                "and digits, starting with a letter (dev, staging, prod)"
+            )
+        named: dict[str, Any] = {
+            name: value.replace(ENV_PLACEHOLDER, self.env)
+            for name in ("landing", "notify_sns_topic_arn", "notify_dq_sns_topic_arn")
+            if isinstance(value := getattr(self, name), str) and ENV_PLACEHOLDER in value
+        }
+        return replace(self, **named) if named else self
+
+    def schema(self, name: str) -> str:
+        """The warehouse schema ``name`` (``raw``, ``ops``, ``main_marts``) of this environment."""
+        return env_schema(self.env, name)
 
     def validate(self) -> None:
         if self.target not in TARGETS:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import urllib.error
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import orjson
 import pytest
@@ -12,8 +15,8 @@ from support import free_port
 from shopwarehouse.config import Settings
 from shopwarehouse.errors import TransientError
 from shopwarehouse.landing.s3 import aws_client
-from shopwarehouse.pipeline.notify import LogNotifier, SnsNotifier, WebhookNotifier, notifiers
-from shopwarehouse.pipeline.report import FAILED, Notice, RunReport, StepResult
+from shopwarehouse.pipeline.notify import LogNotifier, SnsNotifier, WebhookNotifier, notifiers, send_quality
+from shopwarehouse.pipeline.report import FAILED, SUCCEEDED, WARNED, Notice, RunReport, StepResult
 
 
 @pytest.fixture
@@ -55,22 +58,72 @@ def test_an_unreachable_webhook_is_transient(notice: Notice) -> None:
         WebhookNotifier(f"http://127.0.0.1:{free_port()}/", timeout=2).send(notice)
 
 
-def test_the_sns_topic_receives_the_summary(s3_endpoint: str, notice: Notice) -> None:
-    sns, sqs = aws_client("sns", s3_endpoint), aws_client("sqs", s3_endpoint)
-    topic = sns.create_topic(Name="shopwarehouse-runs")["TopicArn"]
-    queue = sqs.create_queue(QueueName="run-inbox")["QueueUrl"]
+def topic_with_inbox(endpoint: str, name: str) -> tuple[str, Callable[[], list[dict[str, Any]]]]:
+    """A new SNS topic on the local server and a function reading the SNS envelopes that reached the SQS
+    queue subscribed to it."""
+    sns, sqs = aws_client("sns", endpoint), aws_client("sqs", endpoint)
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
+    def inbox() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2, MaxNumberOfMessages=10)
+        return [orjson.loads(message["Body"]) for message in messages.get("Messages", [])]
+
+    return topic, inbox
+
+
+def test_the_sns_topic_receives_the_summary(s3_endpoint: str, notice: Notice) -> None:
+    topic, inbox = topic_with_inbox(s3_endpoint, "shopwarehouse-runs")
+
     assert SnsNotifier(topic, s3_endpoint).send(notice) == "sns"
-    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"]
-    envelope = orjson.loads(messages[0]["Body"])
+    [envelope] = inbox()
     assert envelope["Subject"] == (
         "shopwarehouse run for 2024-03-03 on duckdb: failed, after the promised 2024-03-04 06:00 UTC"
     )
     assert orjson.loads(envelope["Message"])["error"] == "build: a test failed"
+
+
+def test_a_runs_data_quality_alert_goes_to_its_own_topic(s3_endpoint: str) -> None:
+    # GIVEN a run that quarantined a file and had two tests warn
+    started = datetime(2024, 3, 4, 2, 0, tzinfo=UTC)
+    step = partial(StepResult, attempts=1, started_at=started, finished_at=started + timedelta(minutes=1))
+    clean = [
+        step(SUCCEEDED, "6 files", name="load"),
+        step(SUCCEEDED, "300 tests passed", name="quality_gate"),
+    ]
+    assert RunReport("r-0", date(2024, 3, 3), "duckdb", started, steps=clean).quality_notice() is None
+    run = RunReport("r-2", date(2024, 3, 3), "duckdb", started, steps=[
+        step(WARNED, "5 files; quarantined: orders.csv: no order_id", name="load", files_quarantined=1),
+        step(SUCCEEDED, "412 nodes; warn: a, b", name="build", tests_passed=300, tests_warned=2),
+        step(WARNED, "2 tests warn; unknown codes: orders.channel 'kiosk'", name="quality_gate"),
+    ])  # fmt: skip
+    pipeline, pipeline_inbox = topic_with_inbox(s3_endpoint, "shopwarehouse-pipeline")
+    quality, quality_inbox = topic_with_inbox(s3_endpoint, "shopwarehouse-data-quality")
+    settings = Settings(notify_sns_topic_arn=pipeline, notify_dq_sns_topic_arn=quality,
+                        s3_endpoint_url=s3_endpoint)  # fmt: skip
+    # WHEN its alert is sent
+    alert = run.quality_notice()
+    assert alert is not None
+    assert send_quality(settings, alert) == ["log", "sns"]
+    # THEN it reaches the data-quality topic, and not the pipeline's
+    [envelope] = quality_inbox()
+    assert envelope["Subject"] == (
+        "shopwarehouse data quality for 2024-03-03 on duckdb: 1 file quarantined, 2 tests warned"
+    )
+    body = orjson.loads(envelope["Message"])
+    assert (body["kind"], body["run_id"], body["files_quarantined"], body["tests_warned"]) == (
+        "data_quality", "r-2", 1, 2,
+    )  # fmt: skip
+    assert body["findings"] == [
+        "load: 5 files; quarantined: orders.csv: no order_id",
+        "build: 412 nodes; warn: a, b",
+        "quality_gate: 2 tests warn; unknown codes: orders.channel 'kiosk'",
+    ]
+    assert pipeline_inbox() == []
 
 
 def test_the_settings_choose_the_notifiers() -> None:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -20,11 +21,14 @@ import duckdb
 import orjson
 import psycopg2
 import pytest
-from support import REPO, cli, duckdb_env, kill_after_commits
+from prometheus_client.parser import text_string_to_metric_families
+from support import REPO, cli, duckdb_env, kill_after_commits, read_metric
 
+from shopwarehouse import clock
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
 from shopwarehouse.errors import StepFailed, TransientError
+from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.zone import LocalLanding
 from shopwarehouse.pipeline import ledger, runner
 from shopwarehouse.pipeline.orchestrate import STEP_NAMES
@@ -162,8 +166,12 @@ def checksums(path: str) -> dict[str, tuple[int, str]]:
 
 
 @pytest.mark.slow
-def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Settings) -> None:
-    report = runner.run_day(day_settings, DAY, FAST, REPO)
+def test_a_day_runs_every_step_and_a_second_run_changes_nothing(
+    day_settings: Settings, s3_endpoint: str
+) -> None:
+    namespace = f"ShopWarehouseTest/{uuid.uuid4().hex[:8]}"
+    settings = day_settings.with_overrides(metrics_namespace=namespace, s3_endpoint_url=s3_endpoint)
+    report = runner.run_day(settings, DAY, FAST, REPO)
     assert [step.name for step in report.steps] == STEP_NAMES
     assert report.status in (SUCCEEDED, WARNED), report
     assert all(step.attempts == 1 for step in report.steps if step.name != "docs")
@@ -171,6 +179,37 @@ def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Se
     assert report.total("tests_passed") > 100
     assert report.total("tests_failed") == 0
     first = kpis()
+
+    # The run's metrics, read back from CloudWatch on the local server
+    window = (report.started_at - timedelta(minutes=5), clock.now() + timedelta(minutes=5))
+
+    def cloudwatch(name: str, **dimensions: str) -> list[float]:
+        return read_metric(s3_endpoint, namespace, name, {"Environment": "dev", **dimensions}, *window)
+
+    assert sum(cloudwatch("RunSucceeded")) == 1
+    assert sum(cloudwatch("RunFailed")) == 0
+    assert sum(cloudwatch("TestsPassed")) == report.total("tests_passed")
+    assert sum(cloudwatch("StepSucceeded", Step="build")) == 1
+    assert sum(cloudwatch("StepAttempts", Step="load")) == 1
+    loaded = [sum(cloudwatch("RowsLoaded", Entity=entity)) for entity in ENTITIES]
+    assert sum(loaded) == report.total("rows_loaded")
+    assert cloudwatch("FreshnessLag", Entity="orders") != []
+    assert sum(cloudwatch("UnknownCodeRows", Entity="orders")) == 0
+    # ... and from the Prometheus textfiles, with prometheus-client's parser
+    exposed = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for path in Path(os.environ["SHOPWAREHOUSE_METRICS_TEXTFILE_DIR"]).glob("*.prom")
+        for family in text_string_to_metric_families(path.read_text())
+        for sample in family.samples
+    }
+    dev = ("environment", "dev")
+    assert exposed[("shopwarehouse_run_succeeded", (dev,))] == 1
+    assert exposed[("shopwarehouse_tests_passed", (dev,))] == report.total("tests_passed")
+    assert exposed[("shopwarehouse_step_duration_seconds", (dev, ("step", "build")))] == pytest.approx(
+        report.steps[STEP_NAMES.index("build")].seconds
+    )
+    rows = [value for (name, _), value in exposed.items() if name == "shopwarehouse_rows_loaded"]
+    assert (len(rows), sum(rows)) == (len(ENTITIES), report.total("rows_loaded"))
 
     again = runner.run_day(day_settings, DAY, FAST, REPO)
     assert again.status == report.status
@@ -198,6 +237,46 @@ def test_a_day_runs_every_step_and_a_second_run_changes_nothing(day_settings: Se
 
 def without_tests(settings: Settings) -> Settings:
     return settings.with_overrides(dbt_selector="without_tests")
+
+
+@pytest.mark.slow
+def test_two_environments_share_a_warehouse_and_never_see_each_others_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dev's exports (30 orders a day) and staging's (10 a day), run into one DuckDB file
+    dev = without_tests(make_settings(tmp_path, monkeypatch, days=3))
+    options = GenerateOptions(
+        start=date(2024, 3, 1), days=3, seed=4, orders_per_day=10, clickstream_scale=0.05
+    )
+    generate(LocalLanding(tmp_path / "staging-landing"), options)
+    staging = dev.with_overrides(env="staging", landing=str(tmp_path / "staging-landing"))
+    runs = {settings.env: runner.run_day(settings, DAY, FAST, REPO) for settings in (dev, staging)}
+    assert [run.status for run in runs.values()] == [WARNED, WARNED]  # no tests ran, nothing else warned
+
+    with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
+        schemas = {name for (name,) in conn.execute(
+            "select distinct table_schema from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()}  # fmt: skip
+
+        def count(sql: str) -> int:
+            return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+        # THEN staging's tables are dev's, each in a schema of its own with staging's prefix
+        dev_schemas = {name for name in schemas if not name.startswith("staging_")}
+        assert {"raw", "ops", "main_staging", "main_marts", "main_restricted"} <= dev_schemas
+        assert schemas - dev_schemas == {f"staging_{name}" for name in dev_schemas}
+        # AND each environment's marts hold the orders of its own exports, and its ledger its own run
+        built = {}
+        for env, prefix in (("dev", ""), ("staging", "staging_")):
+            built[env] = count(f"select count(*) from {prefix}main_marts.fct_orders")
+            assert built[env] == count(f"select count(distinct order_id) from {prefix}raw.orders")
+            [(run_id,)] = conn.execute(f"select run_id from {prefix}ops.pipeline_runs").fetchall()
+            assert run_id == runs[env].run_id
+        assert built["dev"] > 2 * built["staging"] > 0
+    # AND each has its readers' copy
+    published = sorted(path.name for path in tmp_path.glob("*published.duckdb"))
+    assert published == ["warehouse.published.duckdb", "warehouse.staging_published.duckdb"]
 
 
 @pytest.mark.slow

@@ -37,8 +37,13 @@ class PastRun:
     run_id: str
     run_date: date
     status: str
+    started_at: datetime
     finished_at: datetime
     error: str | None
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
 
 
 def record_step(settings: Settings, run_id: str, run_date: date, number: int,
@@ -46,21 +51,21 @@ def record_step(settings: Settings, run_id: str, run_date: date, number: int,
     row = (run_id, run_date, number, step.name, step.status, step.attempts, step.started_at, step.finished_at,
            *(getattr(step, count) for count in COUNTS), step.detail)  # fmt: skip
     with open_client(settings) as warehouse:
-        warehouse.append_rows(OPS_SCHEMA, STEPS, STEP_COLUMNS, [row])
+        warehouse.append_rows(settings.schema(OPS_SCHEMA), STEPS, STEP_COLUMNS, [row])
 
 
 def record_run(settings: Settings, report: RunReport) -> None:
     row = (report.run_id, report.run_date, report.target, report.status, report.started_at,
            report.finished_at, *(report.total(count) for count in COUNTS), report.error)  # fmt: skip
     with open_client(settings) as warehouse:
-        warehouse.append_rows(OPS_SCHEMA, RUNS, RUN_COLUMNS, [row])
+        warehouse.append_rows(settings.schema(OPS_SCHEMA), RUNS, RUN_COLUMNS, [row])
 
 
 def steps_of(settings: Settings, run_id: str) -> tuple[date | None, dict[str, StepResult]]:
     """The day of run ``run_id`` (``None`` if no step of it is recorded) and the last row of each of its
     steps. The ledger holds a few rows a day, so they are read whole and picked here."""
     with open_client(settings) as warehouse:
-        rows = warehouse.select_rows(OPS_SCHEMA, STEPS, STEP_COLUMNS, order_by="finished_at")
+        rows = warehouse.select_rows(settings.schema(OPS_SCHEMA), STEPS, STEP_COLUMNS, order_by="finished_at")
     run_date, steps = None, {}
     for row in rows:
         values = dict(zip((name for name, _ in STEP_COLUMNS), row, strict=True))
@@ -77,12 +82,12 @@ def steps_of(settings: Settings, run_id: str) -> tuple[date | None, dict[str, St
 
 def past_runs(settings: Settings) -> list[PastRun]:
     """Every run recorded, oldest first."""
-    wanted = ("run_id", "run_date", "status", "finished_at", "error")
+    wanted = ("run_id", "run_date", "status", "started_at", "finished_at", "error")
     columns = [column for column in RUN_COLUMNS if column[0] in wanted]
     with open_client(settings) as warehouse:
-        rows = warehouse.select_rows(OPS_SCHEMA, RUNS, columns, order_by="finished_at")
-    return [PastRun(run_id, _day(run_date), status, finished, error)
-            for run_id, run_date, status, finished, error in rows]  # fmt: skip
+        rows = warehouse.select_rows(settings.schema(OPS_SCHEMA), RUNS, columns, order_by="finished_at")
+    return [PastRun(run_id, _day(run_date), status, started, finished, error)
+            for run_id, run_date, status, started, finished, error in rows]  # fmt: skip
 
 
 def _day(value: object) -> date:

@@ -1,4 +1,5 @@
-"""One writer at a time per warehouse: a lease in the warehouse itself, ``ops.pipeline_lock``.
+"""One writer at a time per warehouse and environment: a lease in the warehouse itself, in the environment's
+``ops.pipeline_lock`` (environments write schemas of their own, so they do not wait for each other).
 
 Two schedulers may start the same day's run at once (a cron job and a manual re-run, two orchestrator
 workers); a person may start ``shopwarehouse load`` during the nightly run. Each of these takes the lease
@@ -79,8 +80,8 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _read(warehouse: SqlClient) -> Lease:
-    table = qualified(LOCK_TABLE, OPS_SCHEMA)
+def _read(warehouse: SqlClient, schema: str) -> Lease:
+    table = qualified(LOCK_TABLE, schema)
     mark = warehouse.placeholder
     rows = warehouse.transact(
         [(f"select holder, host, pid, acquired_at, expires_at from {table} where lock_name = {mark} "
@@ -89,7 +90,7 @@ def _read(warehouse: SqlClient) -> Lease:
     return Lease(*rows[0]) if rows else Lease(None, None, None, None, None)
 
 
-def _create(warehouse: SqlClient) -> None:
+def _create(warehouse: SqlClient, schema: str) -> None:
     """The lease's table, where missing, created with its one row by one statement.
 
     Not ``create table if not exists`` and then an insert where the row is missing: two claimants that
@@ -97,30 +98,30 @@ def _create(warehouse: SqlClient) -> None:
     is atomic, so a claimant that lost the race to create the table fails, finds the table there, and uses
     the winner's row.
     """
-    if warehouse.table_exists(OPS_SCHEMA, LOCK_TABLE):
+    if warehouse.table_exists(schema, LOCK_TABLE):
         return
     values = {"lock_name": literal(LOCK_NAME)}
     row = ", ".join(
         f"cast({values.get(name, 'null')} as {warehouse.sql_type(name, kind, {})}) as {identifier(name)}"
         for name, kind in LOCK_COLUMNS
     )
-    table = qualified(LOCK_TABLE, OPS_SCHEMA)
+    table = qualified(LOCK_TABLE, schema)
     try:
-        warehouse.run_ddl([f"create schema if not exists {identifier(OPS_SCHEMA)}",
+        warehouse.run_ddl([f"create schema if not exists {identifier(schema)}",
                            f"create table {table} as select {row}"])  # fmt: skip
     except Exception:
-        if not warehouse.table_exists(OPS_SCHEMA, LOCK_TABLE):
+        if not warehouse.table_exists(schema, LOCK_TABLE):
             raise
-        log.info("another claimant created %s.%s first", OPS_SCHEMA, LOCK_TABLE)
+        log.info("another claimant created %s.%s first", schema, LOCK_TABLE)
 
 
-def _claim(warehouse: SqlClient, holder: str, ttl: timedelta) -> Lease:
+def _claim(warehouse: SqlClient, schema: str, holder: str, ttl: timedelta) -> Lease:
     """One attempt: take the lease if it is free; the lease as it then is."""
-    table = qualified(LOCK_TABLE, OPS_SCHEMA)
+    table = qualified(LOCK_TABLE, schema)
     mark = warehouse.placeholder
-    _create(warehouse)
+    _create(warehouse, schema)
     now = clock.now()
-    current = _read(warehouse)
+    current = _read(warehouse, schema)
     if not current.free_for(holder, now):
         return current
     # Taken only from the holder seen just now: if another claimant got there first, this updates nothing.
@@ -131,7 +132,7 @@ def _claim(warehouse: SqlClient, holder: str, ttl: timedelta) -> Lease:
           (holder, socket.gethostname(), os.getpid(), now, now + ttl, LOCK_NAME,
            *(() if current.holder is None else (current.holder,))))]
     )  # fmt: skip
-    return _read(warehouse)
+    return _read(warehouse, schema)
 
 
 def acquire(settings: Settings, holder: str) -> None:
@@ -143,7 +144,7 @@ def acquire(settings: Settings, holder: str) -> None:
     while True:
         try:
             with open_client(settings) as warehouse:
-                lease = _claim(warehouse, holder, ttl)
+                lease = _claim(warehouse, settings.schema(OPS_SCHEMA), holder, ttl)
             if lease.holder == holder:
                 log.info("writer lease taken by %s", holder)
                 return
@@ -169,8 +170,9 @@ def release(settings: Settings, holder: str) -> None:
     """Give the lease back, if ``holder`` still has it."""
     with open_client(settings) as warehouse:
         mark = warehouse.placeholder
+        table = qualified(LOCK_TABLE, settings.schema(OPS_SCHEMA))
         warehouse.transact(
-            [(f"update {qualified(LOCK_TABLE, OPS_SCHEMA)} set holder = null, host = null, pid = null, "
+            [(f"update {table} set holder = null, host = null, pid = null, "
               f"acquired_at = null, expires_at = null where lock_name = {mark} and holder = {mark}",
               (LOCK_NAME, holder))]
         )  # fmt: skip

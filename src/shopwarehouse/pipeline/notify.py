@@ -1,5 +1,7 @@
 """Telling people how a run went, or that the promised time passed: every notice goes to the log, and,
-where configured, to a webhook (an HTTP POST of its JSON) and to an SNS topic."""
+where configured, to a webhook (an HTTP POST of its JSON) and to an SNS topic. A run's data-quality alert
+(quarantined files, tests that warned or failed) goes to the log and to a topic of its own, for the people
+who own the data rather than the pipeline."""
 
 from __future__ import annotations
 
@@ -67,6 +69,14 @@ class SnsNotifier:
 def send(settings: Settings, notice: Notice) -> list[str]:
     """``notice`` to every notifier the settings name; where it went."""
     return [notifier.send(notice) for notifier in notifiers(settings)]
+
+
+def send_quality(settings: Settings, notice: Notice) -> list[str]:
+    """A data-quality alert to the log and to the data-quality topic the settings name; where it went."""
+    found: list[Notifier] = [LogNotifier()]
+    if settings.notify_dq_sns_topic_arn:
+        found.append(SnsNotifier(settings.notify_dq_sns_topic_arn, settings.s3_endpoint_url))
+    return [notifier.send(notice) for notifier in found]
 
 
 def notifiers(settings: Settings) -> list[Notifier]:

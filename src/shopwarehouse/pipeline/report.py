@@ -122,8 +122,31 @@ class RunReport:
             ],
         }  # fmt: skip
 
+    def quality_notice(self) -> Notice | None:
+        """The data-quality alert of the run: the files it quarantined and the tests that warned or failed,
+        with what the steps said of them; ``None`` when there were none."""
+        counts = {count: self.total(count) for count in ("files_quarantined", "tests_warned", "tests_failed")}
+        if not any(counts.values()):
+            return None
+        said = [
+            f"{step.name}: {step.detail}"
+            for step in self.steps
+            if any(getattr(step, count) for count in counts) or step.name == "quality_gate"
+        ]
+        found = ", ".join(_counted(count, value) for count, value in counts.items() if value)
+        subject = f"shopwarehouse data quality for {self.run_date} on {self.target}: {found}"
+        body = {"kind": "data_quality", "run_id": self.run_id, "run_date": self.run_date.isoformat(),
+                "target": self.target, **counts, "findings": said}  # fmt: skip
+        return Notice(subject, body, failed=counts["tests_failed"] > 0)
+
     def notice(self, at: datetime) -> Notice:
         subject = f"shopwarehouse run for {self.run_date} on {self.target}: {self.status}"
         if self.late(at):
             subject += f", after the promised {self.sla_deadline:%Y-%m-%d %H:%M} UTC"
         return Notice(subject, {"kind": "run", **self.summary()}, failed=self.status == FAILED)
+
+
+def _counted(count: str, value: int) -> str:
+    """``files_quarantined`` 1 is "1 file quarantined"; 2, "2 files quarantined"."""
+    noun, verb = count.split("_")
+    return f"{value} {noun if value != 1 else noun.removesuffix('s')} {verb}"

@@ -34,7 +34,8 @@ from shopwarehouse.landing.zone import Landing, open_landing
 from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.raw import open_raw_loader
 from shopwarehouse.load.tables import Status
-from shopwarehouse.pipeline import ledger, lock, notify
+from shopwarehouse.pipeline import ledger, lock, metrics, notify
+from shopwarehouse.pipeline.metrics import SECONDS, Metric, per_entity, run_metrics, step_metrics
 from shopwarehouse.pipeline.report import (
     FAILED,
     SKIPPED,
@@ -67,6 +68,8 @@ class _Context:
     landing: Landing
     done: dict[str, StepResult] = field(default_factory=dict)
     """The run's steps that have ended, in this process or (one step per process) in the ledger."""
+    metrics: list[Metric] = field(default_factory=list)
+    """The figures the running step found beyond its outcome's (per entity), published as it ends."""
 
 
 def _check_landing(ctx: _Context) -> Outcome:
@@ -100,6 +103,10 @@ def _load(ctx: _Context) -> Outcome:
         summary = run_load(ctx.landing, warehouse, options)
     loaded = [o for o in summary.outcomes if o.status == Status.LOADED]
     rows = sum(o.rows for o in loaded)
+    by_entity = dict.fromkeys(ENTITIES, 0)
+    for outcome in loaded:
+        by_entity[outcome.entity] += outcome.rows
+    ctx.metrics += per_entity("RowsLoaded", by_entity)
     detail = f"load {summary.load_id}: {len(loaded)} files, {rows} rows"
     quarantined = len(summary.rejected)
     if summary.rejected:
@@ -126,6 +133,12 @@ def _kind(result: dict[str, Any]) -> str:
 def _freshness(ctx: _Context) -> Outcome:
     _dbt(ctx, "source", "freshness")
     results = _artefact(ctx, "sources.json")
+    lags = {
+        r["unique_id"].rsplit(".", 1)[1]: r["max_loaded_at_time_ago_in_s"]
+        for r in results
+        if r.get("max_loaded_at_time_ago_in_s") is not None
+    }
+    ctx.metrics += per_entity("FreshnessLag", lags, SECONDS)
     stale = [r["unique_id"] for r in results if r["status"] in ("error", "runtime error")]
     if stale:
         raise StepFailed(f"sources older than their error_after: {', '.join(stale)}")
@@ -170,6 +183,10 @@ def _quality_gate(ctx: _Context) -> Outcome:
         raise StepFailed(f"{build.tests_failed} error-severity tests failed ({build.detail})")
     with open_client(ctx.settings) as warehouse:
         unknown = read_unknown_codes(warehouse, marts_schema(ctx.settings))
+    rows_by_entity = dict.fromkeys(ENTITIES, 0)
+    for row in unknown:
+        rows_by_entity[row["entity"]] = rows_by_entity.get(row["entity"], 0) + row["row_count"]
+    ctx.metrics += per_entity("UnknownCodeRows", rows_by_entity)
     codes = f"; unknown codes: {describe_unknown_codes(unknown)}" if unknown else ""
     if build.tests_warned:
         return Outcome(WARNED, f"{build.tests_warned} tests warn ({build.detail}){codes}")
@@ -197,8 +214,12 @@ def _dashboard(ctx: _Context) -> Outcome:
 
 
 def _notify(ctx: _Context) -> Outcome:
-    sent = notify.send(ctx.settings, _report(ctx).notice(clock.now()))
-    return Outcome(SUCCEEDED, "summary sent to " + ", ".join(sent))
+    report = _report(ctx)
+    detail = "summary sent to " + ", ".join(notify.send(ctx.settings, report.notice(clock.now())))
+    quality = report.quality_notice()
+    if quality is not None:
+        detail += "; data-quality alert sent to " + ", ".join(notify.send_quality(ctx.settings, quality))
+    return Outcome(SUCCEEDED, detail)
 
 
 STEPS: tuple[tuple[str, Callable[[_Context], Outcome]], ...] = (
@@ -232,6 +253,7 @@ def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
     def attempt() -> Outcome:
         nonlocal attempts
         attempts += 1
+        ctx.metrics.clear()  # an attempt that failed counted nothing
         return step(ctx)
 
     try:
@@ -261,11 +283,26 @@ def _record(ctx: _Context, number: int, result: StepResult, policy: RetryPolicy)
         lambda: ledger.record_step(ctx.settings, ctx.run_id, ctx.day, number, result), policy,
         what=f"recording step {result.name} of run {ctx.run_id}",
     )  # fmt: skip
+    metrics.publish(ctx.settings, f"step-{result.name}", [*step_metrics(result), *ctx.metrics])
+    ctx.metrics.clear()
     if result.name == NOTIFY:
         report = _report(ctx)
         report.finished_at = result.finished_at
         call_with_retries(lambda: ledger.record_run(ctx.settings, report), policy,
                           what=f"recording run {ctx.run_id}")  # fmt: skip
+        metrics.publish(ctx.settings, "run", run_metrics(report, _earlier_runs(ctx)))
+
+
+def _earlier_runs(ctx: _Context) -> list[tuple[date, float]]:
+    """The day and duration of every other run in the ledger, for the run's duration against the median;
+    none when the ledger cannot be read (the metric is then left out, as for a first run)."""
+    try:
+        return [
+            (run.run_date, run.seconds) for run in ledger.past_runs(ctx.settings) if run.run_id != ctx.run_id
+        ]
+    except Exception as error:
+        log.warning("the earlier runs' durations could not be read: %s: %s", type(error).__name__, error)
+        return []
 
 
 def run_day(settings: Settings, day: date, policy: RetryPolicy, project_dir: Path) -> RunReport:

@@ -19,7 +19,7 @@ import logging
 import os
 from pathlib import Path
 
-from shopwarehouse.config import Settings
+from shopwarehouse.config import Settings, env_schema
 from shopwarehouse.warehouse import SqlClient, open_client, warehouse_type
 from shopwarehouse.warehouse.base import identifier, literal
 from shopwarehouse.warehouse.duckdb import DuckDBClient, DuckDBCredentials
@@ -32,15 +32,17 @@ class NotPublished(Exception):
     pass
 
 
-def published_path(warehouse: Path) -> Path:
-    """Where the readers' copy of the DuckDB file ``warehouse`` is: ``data/shopwarehouse.published.duckdb``
-    for ``data/shopwarehouse.duckdb``."""
-    return warehouse.with_name(f"{warehouse.stem}.published{warehouse.suffix}")
+def published_path(warehouse: Path, env: str) -> Path:
+    """Where environment ``env``'s readers' copy of the DuckDB file ``warehouse`` is:
+    ``data/shopwarehouse.published.duckdb`` for ``data/shopwarehouse.duckdb`` in ``dev``,
+    ``data/shopwarehouse.staging_published.duckdb`` in ``staging`` (the rule of :func:`env_schema`)."""
+    return warehouse.with_name(f"{warehouse.stem}.{env_schema(env, 'published')}{warehouse.suffix}")
 
 
 def marts_schema(settings: Settings) -> str:
-    """The schema dbt builds the marts in: the target's schema with ``_marts`` (dbt's default naming)."""
-    return f"{str(read_target(settings.target)['schema']).lower()}_marts"
+    """The schema dbt builds the marts in: the target's schema with ``_marts`` (dbt's default naming), in the
+    settings' environment (the macro ``generate_schema_name``)."""
+    return settings.schema(f"{str(read_target(settings.target)['schema']).lower()}_marts")
 
 
 def publish(settings: Settings) -> Path | None:
@@ -50,7 +52,7 @@ def publish(settings: Settings) -> Path | None:
     if kind != "duckdb":
         return None
     credentials = DuckDBCredentials.from_profile(profile)
-    target = published_path(credentials.path)
+    target = published_path(credentials.path, settings.env)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
     schema = identifier(marts_schema(settings))
@@ -92,7 +94,7 @@ def open_published(settings: Settings) -> SqlClient:
     if kind != "duckdb":
         return open_client(settings)
     credentials = DuckDBCredentials.from_profile(profile)
-    path = published_path(credentials.path)
+    path = published_path(credentials.path, settings.env)
     if not path.is_file():
         raise NotPublished(
             f"no published copy of the warehouse at {path}: `shopwarehouse run` publishes one after a run "

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +18,9 @@ if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
     from dbt.contracts.graph.manifest import Manifest
 
-_manifests: dict[tuple[Path, str], Manifest] = {}
-"""Parsed projects by directory and rendered profile target (the manifest names the target's database)."""
+_manifests: dict[tuple[Path, str, str], Manifest] = {}
+"""Parsed projects by directory, environment and rendered profile target (the manifest names the target's
+database and the environment's schemas)."""
 
 
 def invoke_dbt(settings: Settings, project_dir: Path, *args: str) -> dbtRunnerResult:
@@ -26,7 +29,9 @@ def invoke_dbt(settings: Settings, project_dir: Path, *args: str) -> dbtRunnerRe
     nodes did is for the caller to read."""
     from dbt.cli.main import dbtRunner
 
-    return _invoke(dbtRunner(manifest=parsed(settings, project_dir)), *args, *_where(settings, project_dir))
+    manifest = parsed(settings, project_dir)
+    with _in_env(settings):
+        return _invoke(dbtRunner(manifest=manifest), *args, *_where(settings, project_dir))
 
 
 def parsed(settings: Settings, project_dir: Path) -> Manifest:
@@ -35,12 +40,28 @@ def parsed(settings: Settings, project_dir: Path) -> Manifest:
     from dbt.cli.main import dbtRunner
     from dbt.contracts.graph.manifest import Manifest
 
-    key = (project_dir, repr(sorted(read_target(settings.target).items())))
+    key = (project_dir, settings.env, repr(sorted(read_target(settings.target).items())))
     if key not in _manifests:
-        manifest = _invoke(dbtRunner(), "parse", *_where(settings, project_dir)).result
+        with _in_env(settings):
+            manifest = _invoke(dbtRunner(), "parse", *_where(settings, project_dir)).result
         assert isinstance(manifest, Manifest)  # what dbt parse returns
         _manifests[key] = manifest
     return _manifests[key]
+
+
+@contextmanager
+def _in_env(settings: Settings) -> Iterator[None]:
+    """dbt reads the environment from ``SHOPWAREHOUSE_ENV`` (the macro ``env_schema``, the sources' schema):
+    while it runs, that is the settings' environment."""
+    before = os.environ.get("SHOPWAREHOUSE_ENV")
+    os.environ["SHOPWAREHOUSE_ENV"] = settings.env
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SHOPWAREHOUSE_ENV"]
+        else:
+            os.environ["SHOPWAREHOUSE_ENV"] = before
 
 
 def _where(settings: Settings, project_dir: Path) -> list[str]:

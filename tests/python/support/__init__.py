@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,18 +132,44 @@ def duckdb_env(
 ) -> dict[str, str]:
     """The settings of a ``shopwarehouse`` or ``dbt`` command on the embedded default, written once: DuckDB
     through the repository's profile, files landed in ``landing``, and the warehouse file
-    (``root/warehouse.duckdb`` unless ``warehouse``), dbt's artefacts and the KPI report under ``root``;
-    ``settings`` add to them or override them."""
+    (``root/warehouse.duckdb`` unless ``warehouse``), dbt's artefacts, the KPI report and the metrics under
+    ``root``; ``settings`` add to them or override them."""
     return {
         "SHOPWAREHOUSE_TARGET": "duckdb",
         "SHOPWAREHOUSE_DUCKDB_PATH": str(warehouse or root / "warehouse.duckdb"),
         "SHOPWAREHOUSE_LANDING": str(landing),
         "SHOPWAREHOUSE_REPORT_PATH": str(root / "kpi_report.html"),
+        "SHOPWAREHOUSE_METRICS_TEXTFILE_DIR": str(root / "metrics"),
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(root / "target"),
         "DBT_LOG_PATH": str(root / "logs"),
         **settings,
     }
+
+
+def read_metric(
+    endpoint: str, namespace: str, name: str, dimensions: dict[str, str], start: datetime, end: datetime
+) -> list[float]:
+    """The values of one metric, each minute's sum, in the local server's CloudWatch (``GetMetricData``)
+    between ``start`` and ``end``."""
+    from shopwarehouse.landing.s3 import aws_client
+
+    query = {
+        "Id": "m",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": name,
+                "Dimensions": [{"Name": key, "Value": value} for key, value in dimensions.items()],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+    }
+    answer = aws_client("cloudwatch", endpoint).get_metric_data(
+        MetricDataQueries=[query], StartTime=start, EndTime=end
+    )
+    return list(answer["MetricDataResults"][0]["Values"])
 
 
 # -- servers ------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from shopwarehouse.config import Settings
 from shopwarehouse.errors import ConfigurationError
 from shopwarehouse.landing.zone import Landing
 from shopwarehouse.load.raw.base import LoadError, RawLoader, SeenFile
+from shopwarehouse.load.tables import RAW_SCHEMA
 from shopwarehouse.warehouse import connect, warehouse_type
 
 __all__ = ["LoadError", "RawLoader", "SeenFile", "check_landing", "open_raw_loader"]
@@ -30,27 +31,28 @@ def open_raw_loader(settings: Settings, landing: Landing) -> RawLoader:
     """The raw loader of the warehouse of the dbt profile target ``settings.target``, connected."""
     kind, profile = check_landing(settings, landing)
     client = connect(kind, profile)
+    schema = settings.schema(RAW_SCHEMA)
     # Each loader module imports its client's, so a laptop on DuckDB never imports the Snowflake connector.
     if kind == "duckdb":
         from shopwarehouse.load.raw.duckdb import DuckDBRawLoader
         from shopwarehouse.warehouse.duckdb import DuckDBClient
 
         assert isinstance(client, DuckDBClient)
-        return DuckDBRawLoader(client)
+        return DuckDBRawLoader(client, schema)
     if kind == "postgres":
         from shopwarehouse.load.raw.postgres import PostgresRawLoader
         from shopwarehouse.warehouse.postgres import PostgresClient
 
         assert isinstance(client, PostgresClient)
-        return PostgresRawLoader(client)
+        return PostgresRawLoader(client, schema)
     if kind == "snowflake":
         from shopwarehouse.load.raw.snowflake import SnowflakeRawLoader
         from shopwarehouse.warehouse.snowflake import SnowflakeClient
 
         assert isinstance(client, SnowflakeClient)
-        return SnowflakeRawLoader(client, landing, settings.snowflake_storage_integration)
+        return SnowflakeRawLoader(client, landing, settings.snowflake_storage_integration, schema)
     from shopwarehouse.load.raw.redshift import RedshiftRawLoader
     from shopwarehouse.warehouse.redshift import RedshiftClient
 
     assert isinstance(client, RedshiftClient)
-    return RedshiftRawLoader(client, landing, settings.redshift_iam_role)
+    return RedshiftRawLoader(client, landing, settings.redshift_iam_role, schema)

@@ -98,8 +98,10 @@ class RawLoader(ABC):
 
     _batch_open = False
 
-    def __init__(self, client: SqlClient) -> None:
+    def __init__(self, client: SqlClient, schema: str = RAW_SCHEMA) -> None:
         self.client = client
+        self.schema = schema
+        """The raw schema: ``raw``, or the environment's (:meth:`Settings.schema`)."""
 
     @abstractmethod
     def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
@@ -112,25 +114,25 @@ class RawLoader(ABC):
         """Create the raw schema, one table per entity and the ledger, where missing."""
         self.client.run_ddl(
             [
-                f"create schema if not exists {RAW_SCHEMA}",
+                f"create schema if not exists {identifier(self.schema)}",
                 *(
                     self.client.create_table_sql(
-                        entity, raw_columns(entity), RAW_SCHEMA, scales=decimal_scales(entity)
+                        entity, raw_columns(entity), self.schema, scales=decimal_scales(entity)
                     )
                     for entity in ENTITIES
                 ),
-                self.client.create_table_sql(LEDGER_TABLE, LEDGER_COLUMNS, RAW_SCHEMA),
+                self.client.create_table_sql(LEDGER_TABLE, LEDGER_COLUMNS, self.schema),
             ]
         )
 
     def ledger_exists(self) -> bool:
-        return self.client.table_exists(RAW_SCHEMA, LEDGER_TABLE)
+        return self.client.table_exists(self.schema, LEDGER_TABLE)
 
     def seen_files(self) -> list[SeenFile]:
         """Every ledger row, oldest first."""
         rows = self.client.execute(
             "select file_key, file_size, file_checksum, status, load_id from "
-            f"{qualified(LEDGER_TABLE, RAW_SCHEMA)} order by finished_at"
+            f"{qualified(LEDGER_TABLE, self.schema)} order by finished_at"
         )
         return [SeenFile(*row) for row in rows]
 
@@ -217,7 +219,7 @@ class RawLoader(ABC):
     def _insert_ledger(self, entry: LedgerEntry) -> None:
         marks = ", ".join([self.client.placeholder] * len(LEDGER_COLUMNS))
         self.client.execute(
-            f"insert into {qualified(LEDGER_TABLE, RAW_SCHEMA)} ({column_list(LEDGER_COLUMNS)}) "
+            f"insert into {qualified(LEDGER_TABLE, self.schema)} ({column_list(LEDGER_COLUMNS)}) "
             f"values ({marks})",
             entry.values(),
         )

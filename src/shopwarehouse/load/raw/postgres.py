@@ -7,7 +7,7 @@ import io
 import pyarrow as pa
 
 from shopwarehouse.load.raw.base import RawLoader, to_csv
-from shopwarehouse.load.tables import RAW_SCHEMA, LedgerEntry, raw_columns
+from shopwarehouse.load.tables import LedgerEntry, raw_columns
 from shopwarehouse.warehouse.base import column_list, qualified
 from shopwarehouse.warehouse.postgres import PostgresClient
 
@@ -15,12 +15,9 @@ from shopwarehouse.warehouse.postgres import PostgresClient
 class PostgresRawLoader(RawLoader):
     client: PostgresClient
 
-    def __init__(self, client: PostgresClient) -> None:
-        super().__init__(client)
-
     def _bulk_load(self, entity: str, rows: pa.Table, first: LedgerEntry, part: int) -> int:
         sql = (
-            f"copy {qualified(entity, RAW_SCHEMA)} ({column_list(raw_columns(entity))}) "
+            f"copy {qualified(entity, self.schema)} ({column_list(raw_columns(entity))}) "
             "from stdin with (format csv, header true)"
         )
         with self.client.connection.cursor() as cursor:

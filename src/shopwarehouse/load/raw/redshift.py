@@ -34,10 +34,10 @@ def manifest(url: str, size: int) -> bytes:
     return orjson.dumps({"entries": [{"url": url, "mandatory": True, "meta": {"content_length": size}}]})
 
 
-def copy_sql(entity: str, manifest_url: str, iam_role: str) -> str:
+def copy_sql(table: str, entity: str, manifest_url: str, iam_role: str) -> str:
     role = "default" if iam_role == "default" else literal(iam_role)
     return (
-        f"copy {qualified(entity, RAW_SCHEMA)} ({column_list(raw_columns(entity))}) "
+        f"copy {table} ({column_list(raw_columns(entity))}) "
         f"from {literal(manifest_url)} iam_role {role} manifest {COPY_OPTIONS}"
     )
 
@@ -45,10 +45,12 @@ def copy_sql(entity: str, manifest_url: str, iam_role: str) -> str:
 class RedshiftRawLoader(RawLoader):
     client: RedshiftClient
 
-    def __init__(self, client: RedshiftClient, landing: Landing, iam_role: str) -> None:
+    def __init__(
+        self, client: RedshiftClient, landing: Landing, iam_role: str, schema: str = RAW_SCHEMA
+    ) -> None:
         if not landing.location("").startswith("s3://"):
             raise ValueError("Redshift loads from S3: set SHOPWAREHOUSE_LANDING to the s3:// landing bucket")
-        super().__init__(client)
+        super().__init__(client, schema)
         self.landing = landing
         self.iam_role = iam_role
 
@@ -59,7 +61,8 @@ class RedshiftRawLoader(RawLoader):
         self.landing.put(data_key, data)
         self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))
         try:
-            self.client.execute(copy_sql(entity, self.landing.location(manifest_key), self.iam_role))
+            table, manifest_url = qualified(entity, self.schema), self.landing.location(manifest_key)
+            self.client.execute(copy_sql(table, entity, manifest_url, self.iam_role))
             ((count,),) = self.client.execute("select pg_last_copy_count()")
         except Exception as error:
             if self.client.fault(error) is Fault.TRANSIENT:  # nothing to ask a connection that is gone

@@ -19,14 +19,17 @@ from shopwarehouse.load.tables import RAW_SCHEMA, LedgerEntry
 from shopwarehouse.warehouse.base import identifier, literal, qualified
 from shopwarehouse.warehouse.snowflake import SnowflakeClient
 
-STAGE = f"{RAW_SCHEMA}._shopwarehouse_landing"
+STAGE = "_shopwarehouse_landing"
+"""The external stage over the landing zone, in the raw schema."""
 
 
-def copy_sql(entity: str, key: str) -> str:
-    """COPY of one staged Parquet file at ``key`` (landing-relative) into ``raw.<entity>``, by column name."""
+def copy_sql(schema: str, entity: str, key: str) -> str:
+    """COPY of one staged Parquet file at ``key`` (landing-relative) into ``<schema>.<entity>``, by column
+    name."""
     folder, _, name = key.rpartition("/")
     return (
-        f"copy into {qualified(entity, RAW_SCHEMA)} from @{STAGE}/{folder}/ files = ({literal(name)}) "
+        f"copy into {qualified(entity, schema)} from @{qualified(STAGE, schema)}/{folder}/ "
+        f"files = ({literal(name)}) "
         "file_format = (type = parquet) match_by_column_name = case_insensitive "
         "on_error = abort_statement"
     )
@@ -35,8 +38,14 @@ def copy_sql(entity: str, key: str) -> str:
 class SnowflakeRawLoader(RawLoader):
     client: SnowflakeClient
 
-    def __init__(self, client: SnowflakeClient, landing: Landing, storage_integration: str | None) -> None:
-        super().__init__(client)
+    def __init__(
+        self,
+        client: SnowflakeClient,
+        landing: Landing,
+        storage_integration: str | None,
+        schema: str = RAW_SCHEMA,
+    ) -> None:
+        super().__init__(client, schema)
         self.landing = landing
         self.storage_integration = storage_integration
 
@@ -46,7 +55,7 @@ class SnowflakeRawLoader(RawLoader):
         # Unquoted Snowflake names are case-insensitive: LANDING_S3 and landing_s3 are one integration.
         integration = self.storage_integration.lower() if self.storage_integration else None
         self.client.execute(
-            f"create or replace stage {STAGE} url = {url}"
+            f"create or replace stage {qualified(STAGE, self.schema)} url = {url}"
             + (f" storage_integration = {identifier(integration)}" if integration else "")
         )
 
@@ -56,7 +65,7 @@ class SnowflakeRawLoader(RawLoader):
         pq.write_table(rows, buffer)
         self.landing.put(key, buffer.getvalue())
         try:
-            results = self.client.execute(copy_sql(entity, key))
+            results = self.client.execute(copy_sql(self.schema, entity, key))
         finally:
             self.landing.delete(key)
         # One result row per file: (file, status, rows_parsed, rows_loaded, ...).
