@@ -556,10 +556,15 @@ def test_the_sla_check_notifies_a_miss_and_exits_with_1(
     assert (sent["kind"], sent["state"], sent["day"]) == ("sla", MISSED, "2026-12-01")
     assert (sent["deadline"], sent["available_at"]) == ("2026-12-02T00:00:00+00:00", None)
     assert sent["subject"] == f"shopwarehouse {missed}"
+    # AND the miss is a metric, SlaMissed, for the alarm on it (here in Prometheus' text format)
+    textfile = Path(os.environ["SHOPWAREHOUSE_METRICS_TEXTFILE_DIR"]) / "shopwarehouse-dev-sla.prom"
+    assert 'shopwarehouse_sla_missed{environment="dev"} 1.0' in textfile.read_text()
     # Without --check-sla, status only shows it
     assert len(webhook[1]) == 1
+    textfile.unlink()
     cli("status", env=env)
     assert len(webhook[1]) == 1
+    assert not textfile.exists()
 
 
 def record_run(settings: Settings, run_id: str, day: date, status: str, finished: str) -> None:

@@ -2,8 +2,8 @@
 the next day (``SHOPWAREHOUSE_SLA_DEADLINE_UTC``, 06:00 by default: four hours after the 02:00 run).
 
 ``shopwarehouse status`` shows the promise for yesterday; ``shopwarehouse status --check-sla``, scheduled at
-the deadline, also sends a notice and exits with 1 when it was missed, whether the run failed, was late or
-never started.
+the deadline, also emits the metric ``SlaMissed`` (1 or 0), and sends a notice and exits with 1 when it was
+missed, whether the run failed, was late or never started.
 """
 
 from __future__ import annotations
