@@ -22,6 +22,16 @@ $(STAMP): pyproject.toml constraints.txt tools/asl/package-lock.json
 
 install: $(STAMP)  ## create .venv and install the project with pinned dependencies
 
+# checkov, which the tests run over the CloudFormation template, in a virtualenv of its own: its pinned
+# dependencies clash with the project's. tools/checkov/requirements.txt pins its whole tree.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+$(CHECKOV_STAMP): tools/checkov/requirements.txt
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip==25.3
+	$(CHECKOV_VENV)/bin/pip install --quiet --no-deps --requirement tools/checkov/requirements.txt
+	touch $(CHECKOV_STAMP)
+
 # Debian's Chromium, which the browser tests drive headless through Playwright (Playwright's own browser
 # download needs the network at test time; this is the distribution's package, installed once).
 CHROMIUM := /usr/bin/chromium
@@ -33,14 +43,14 @@ $(CHROMIUM):
 demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build and report on DuckDB
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo.sh
 
-test: $(STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
+test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The fast tests: the Python tests not marked slow (no dbt, no daily run, no server of their own), then dbt's
 # unit tests on an empty DuckDB file. A unit test needs its model's parents to exist: the loader creates the
 # raw tables (nothing is landed), `--empty` builds the models above them without reading a row, and the unit
 # tests run beside them. Under 2 minutes on 2 cores.
-test-fast: $(STAMP)  ## the Python unit tests (not marked slow) and dbt's unit tests, on DuckDB
+test-fast: $(STAMP) $(CHECKOV_STAMP)  ## the Python unit tests (not marked slow) and dbt's unit tests, on DuckDB
 	$(BIN)/pytest -n 2 -m "not slow"
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && mkdir "$$scratch/landing" && \
 	export SHOPWAREHOUSE_TARGET=duckdb SHOPWAREHOUSE_DUCKDB_PATH="$$scratch/warehouse.duckdb" \
@@ -61,7 +71,7 @@ $(FAKETIME):
 
 TIME ?= $(shell date -u -d '1 hour ago' +%F) 01:00:00
 TESTS ?=
-test-at: $(STAMP) $(CHROMIUM) $(FAKETIME)  ## the suite (or TESTS) with the clock starting at TIME, UTC (installs faketime)
+test-at: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) $(FAKETIME)  ## the suite (or TESTS) with the clock starting at TIME, UTC (installs faketime)
 	TZ=UTC FAKETIME_DONT_RESET=1 $(FAKETIME) -f "@$(TIME)" $(BIN)/pytest -n 2 --dist loadgroup $(TESTS)
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL
@@ -95,4 +105,4 @@ lock:  ## re-pin every transitive dependency into constraints.txt from a clean v
 	rm -rf .venv-lock
 
 clean:  ## remove the virtualenv, the generated data and dbt's artefacts
-	rm -rf $(VENV) tools/asl/node_modules data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) tools/asl/node_modules data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache

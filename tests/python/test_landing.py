@@ -13,8 +13,10 @@ from support import cli, read_landed
 
 from shopwarehouse.config import Settings
 from shopwarehouse.landing.s3 import (
+    GOLD_EXPIRY_DAYS,
     QUARANTINE_EXPIRY_DAYS,
     RAW_EXPIRY_DAYS,
+    SILVER_EXPIRY_DAYS,
     STAGE_EXPIRY_DAYS,
     lock_down,
     make_client,
@@ -83,8 +85,11 @@ def test_served_bucket_has_the_lifecycle_rules(s3_client: S3Client) -> None:
         "landing/raw/": RAW_EXPIRY_DAYS,
         "landing/quarantine/": QUARANTINE_EXPIRY_DAYS,
         "landing/_stage/": STAGE_EXPIRY_DAYS,
+        "landing/silver/": SILVER_EXPIRY_DAYS,
+        "landing/gold/": GOLD_EXPIRY_DAYS,
     }
-    assert (RAW_EXPIRY_DAYS, QUARANTINE_EXPIRY_DAYS) == (30, 90)
+    assert (RAW_EXPIRY_DAYS, QUARANTINE_EXPIRY_DAYS, STAGE_EXPIRY_DAYS) == (30, 90, 2)
+    assert (SILVER_EXPIRY_DAYS, GOLD_EXPIRY_DAYS) == (365, 1095)  # the lake's zones: 1 and 3 years
 
 
 def test_s3_init_creates_a_bucket_and_is_idempotent(s3_client: S3Client, s3_endpoint: str) -> None:
@@ -96,9 +101,18 @@ def test_s3_init_creates_a_bucket_and_is_idempotent(s3_client: S3Client, s3_endp
         "expire-raw-exports",
         "expire-quarantine",
         "expire-staged-loads",
+        "expire-silver",
+        "expire-gold",
         "abort-incomplete-multipart-uploads",
     }
-    assert {r["Filter"]["Prefix"] for r in rules} == {"raw/", "quarantine/", "_stage/", ""}
+    assert {r["Filter"]["Prefix"] for r in rules} == {
+        "raw/",
+        "quarantine/",
+        "_stage/",
+        "silver/",
+        "gold/",
+        "",
+    }
 
 
 ALL_PUBLIC_ACCESS_BLOCKED = dict.fromkeys(

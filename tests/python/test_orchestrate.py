@@ -34,7 +34,7 @@ ASL_TOOLS = REPO / "tools" / "asl" / "node_modules"
 
 def test_the_committed_definitions_are_the_generated_ones(tmp_path: Path) -> None:
     written = write_definitions(tmp_path, DEFAULTS)
-    assert len(written) == 4
+    assert len(written) == 5
     for path in written:
         committed = REPO / "deploy" / path.relative_to(tmp_path)
         assert committed.read_text() == path.read_text(), f"{committed} is stale: run `make orchestration`"

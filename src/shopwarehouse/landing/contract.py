@@ -231,15 +231,20 @@ DEVICES = ("desktop", "mobile", "tablet")
 FILE_SUFFIXES = (".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".parquet")
 
 
-# Beside raw/, the landing zone holds what the loaders write: rejected files with their reasons, and files
-# staged for a warehouse's COPY (removed once copied).
+# The exports land under raw/. Beside it, the landing zone holds what the loaders write: rejected files with
+# their reasons, and files staged for a warehouse's COPY (removed once copied). The lake's zones (issue 14)
+# go in silver/ (cleaned, typed files) and gold/ (the marts as files); the bucket's lifecycle rules and the
+# IAM policies of the CloudFormation stack name these prefixes from here.
+RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
 STAGE_PREFIX = "_stage/"
+SILVER_PREFIX = "silver/"
+GOLD_PREFIX = "gold/"
 
 
 def entity_prefix(entity: str) -> str:
     """The landing key prefix of every export of one entity: ``raw/<entity>/``."""
-    return f"raw/{entity}/"
+    return f"{RAW_PREFIX}{entity}/"
 
 
 def partition_prefix(entity: str, export_date: str) -> str:

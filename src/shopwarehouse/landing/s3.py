@@ -10,18 +10,41 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from shopwarehouse.landing.contract import QUARANTINE_PREFIX, STAGE_PREFIX
+from shopwarehouse.landing.contract import (
+    GOLD_PREFIX,
+    QUARANTINE_PREFIX,
+    RAW_PREFIX,
+    SILVER_PREFIX,
+    STAGE_PREFIX,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PublicAccessBlockConfigurationTypeDef, ServerSideEncryptionRuleTypeDef
 
 log = logging.getLogger(__name__)
 
 # Retention the design asks for: raw (bronze) exports 30 days, quarantined files 90 days. Files the loaders
-# stage for a warehouse COPY are removed once copied; the rule catches any a crash left behind.
+# stage for a warehouse COPY are removed once copied; the rule catches any a crash left behind. The lake's
+# zones keep 1 year (silver) and 3 years (gold).
 RAW_EXPIRY_DAYS = 30
 QUARANTINE_EXPIRY_DAYS = 90
 STAGE_EXPIRY_DAYS = 2
+SILVER_EXPIRY_DAYS = 365
+GOLD_EXPIRY_DAYS = 3 * 365
+MULTIPART_ABORT_DAYS = 7
+# The landing bucket's lock-down, as the S3 API spells it: `lock_down` applies it, and the CloudFormation
+# stack (pipeline/stack.py) says the same.
+ENCRYPTION_RULE: ServerSideEncryptionRuleTypeDef = {
+    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+    "BucketKeyEnabled": True,
+}
+PUBLIC_ACCESS_BLOCK: PublicAccessBlockConfigurationTypeDef = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
 # Credentials sent to a local S3 server when the environment has none: the server does not check them.
 _LOCAL_KEY_ID, _LOCAL_SECRET = "shopwarehouse", "local-only"
 
@@ -134,34 +157,36 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, f"{prefix}/" if prefix else ""
 
 
+EXPIRIES = {
+    "expire-raw-exports": (RAW_PREFIX, RAW_EXPIRY_DAYS),
+    "expire-quarantine": (QUARANTINE_PREFIX, QUARANTINE_EXPIRY_DAYS),
+    "expire-staged-loads": (STAGE_PREFIX, STAGE_EXPIRY_DAYS),
+    "expire-silver": (SILVER_PREFIX, SILVER_EXPIRY_DAYS),
+    "expire-gold": (GOLD_PREFIX, GOLD_EXPIRY_DAYS),
+}
+"""Each expiry rule's id: the key prefix (below the landing zone's) and the days its objects are kept."""
+
+
 def lifecycle_rules(prefix: str) -> list[dict[str, object]]:
     """Expiry rules for the landing zone below ``prefix`` (empty or ending in '/')."""
-    return [
+    rules: list[dict[str, object]] = [
         {
-            "ID": "expire-raw-exports",
-            "Filter": {"Prefix": f"{prefix}raw/"},
+            "ID": rule_id,
+            "Filter": {"Prefix": prefix + key_prefix},
             "Status": "Enabled",
-            "Expiration": {"Days": RAW_EXPIRY_DAYS},
-        },
-        {
-            "ID": "expire-quarantine",
-            "Filter": {"Prefix": prefix + QUARANTINE_PREFIX},
-            "Status": "Enabled",
-            "Expiration": {"Days": QUARANTINE_EXPIRY_DAYS},
-        },
-        {
-            "ID": "expire-staged-loads",
-            "Filter": {"Prefix": prefix + STAGE_PREFIX},
-            "Status": "Enabled",
-            "Expiration": {"Days": STAGE_EXPIRY_DAYS},
-        },
+            "Expiration": {"Days": days},
+        }
+        for rule_id, (key_prefix, days) in EXPIRIES.items()
+    ]
+    rules.append(
         {
             "ID": "abort-incomplete-multipart-uploads",
             "Filter": {"Prefix": prefix},
             "Status": "Enabled",
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-        },
-    ]
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": MULTIPART_ABORT_DAYS},
+        }
+    )
+    return rules
 
 
 def tls_only_policy(bucket: str) -> dict[str, object]:
@@ -187,20 +212,11 @@ def lock_down(client: S3Client, bucket: str) -> None:
     HTTP (the local one) gets no such policy: it would refuse every request, this one's included."""
     client.put_bucket_encryption(
         Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
-            ]
-        },
+        ServerSideEncryptionConfiguration={"Rules": [ENCRYPTION_RULE]},
     )
     client.put_public_access_block(
         Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
+        PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK,
     )
     if client.meta.endpoint_url.startswith("https://"):
         client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(bucket)))
@@ -233,10 +249,9 @@ def ensure_landing_bucket(client: S3Client, url: str) -> None:
         LifecycleConfiguration={"Rules": lifecycle_rules(prefix)},  # type: ignore[typeddict-item]
     )
     log.info(
-        "lifecycle on s3://%s/%s: raw/ expires after %d days, quarantine/ after %d days",
+        "lifecycle on s3://%s/%s: %s",
         bucket,
         prefix,
-        RAW_EXPIRY_DAYS,
-        QUARANTINE_EXPIRY_DAYS,
+        ", ".join(f"{key_prefix} expires after {days} days" for key_prefix, days in EXPIRIES.values()),
     )
     lock_down(client, bucket)

@@ -251,11 +251,14 @@ def schedules(settings: Settings) -> dict[str, Any]:
 
 def write_definitions(out: Path, settings: Settings, install_dir: str = DEFAULT_INSTALL_DIR) -> list[Path]:
     """Every definition under ``out``; the paths written."""
+    from shopwarehouse.pipeline.stack import template_yaml  # it builds on this module's definitions
+
     files = {
         "crontab": crontab(settings, install_dir),
         "airflow/shopwarehouse_daily.py": airflow_dag(settings, install_dir),
         "stepfunctions/state_machine.asl.json": json.dumps(state_machine(settings), indent=2) + "\n",
         "stepfunctions/schedules.json": json.dumps(schedules(settings), indent=2) + "\n",
+        "cloudformation/shopwarehouse.yaml": template_yaml(settings),
     }
     written = []
     for name, text in files.items():
