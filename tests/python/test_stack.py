@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ import botocore.exceptions
 import orjson
 import pytest
 import yaml
-from support import REPO, cli, duckdb_env
+from support import REPO, cli, duckdb_env, read_metric
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
+from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.s3 import aws_client, make_client
 from shopwarehouse.landing.zone import open_landing
 from shopwarehouse.pipeline.orchestrate import schedules, state_machine
@@ -389,8 +390,6 @@ def test_the_stack_deploys_and_a_run_notifies_its_topic(
     )
     env = {**task_env, **duckdb_env(tmp_path, task_env["SHOPWAREHOUSE_LANDING"]),
            "SHOPWAREHOUSE_S3_ENDPOINT_URL": s3_endpoint}  # fmt: skip
-    # SHOPWAREHOUSE_METRICS_NAMESPACE is passed on; the metrics it names are read back here once the
-    # runner emits them (not checked yet).
     cli("run", "--date", RUN_DAY.isoformat(), env=env)
 
     # THEN the run's notice arrives on the topic
@@ -401,3 +400,15 @@ def test_the_stack_deploys_and_a_run_notifies_its_topic(
     assert (notice["kind"], notice["run_date"]) == ("run", RUN_DAY.isoformat())
     assert notice["status"] in ("succeeded", "warned"), notice
     assert notice["rows_loaded"] > 0
+    # AND its metrics are in the stack's namespace, with the dimensions the alarms read
+    started = datetime.fromisoformat(notice["started_at"])  # the notice is sent before the run finishes
+    window = (started - timedelta(minutes=5), started + timedelta(hours=1))
+
+    def metric(name: str, **dimensions: str) -> float:
+        return sum(read_metric(s3_endpoint, outputs["MetricNamespace"], name,
+                               {"Environment": "dev", **dimensions}, *window))  # fmt: skip
+
+    assert (metric("RunSucceeded"), metric("RunFailed"), metric("FilesQuarantined")) == (1, 0, 0)
+    assert metric("TestsPassed") == notice["tests_passed"] > 100
+    assert sum(metric("RowsLoaded", Entity=entity) for entity in ENTITIES) == notice["rows_loaded"]
+    assert metric("StepSucceeded", Step="build") == 1
