@@ -105,8 +105,9 @@ class Settings:
     server when one is set: the local moto server serves SNS too). ``{env}`` in it is the environment."""
 
     notify_dq_sns_topic_arn: str | None = None
-    """The SNS topic for data-quality alerts: a run that quarantined files, had tests warn or fail, or met
-    codes no seed lists publishes a notice of them here too. ``{env}`` in it is the environment."""
+    """The SNS topic for data-quality alerts: a run that quarantined files or had tests warn or fail (a code
+    no seed lists makes its test warn) publishes a notice of them here too. ``{env}`` in it is the
+    environment."""
 
     metrics_namespace: str | None = None
     """The CloudWatch namespace the run's metrics are put in (``ShopWarehouse`` in the CloudFormation

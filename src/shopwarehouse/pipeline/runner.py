@@ -253,7 +253,7 @@ def _run_step(ctx: _Context, number: int, policy: RetryPolicy) -> StepResult:
     def attempt() -> Outcome:
         nonlocal attempts
         attempts += 1
-        ctx.metrics.clear()  # an attempt that failed counted nothing
+        ctx.metrics.clear()  # each attempt counts afresh
         return step(ctx)
 
     try:
