@@ -5,7 +5,8 @@ own objects (``tests/airflow/inspect_dags.py``, run on Airflow's Python); ``airf
 daily DAG on the embedded default, each task a ``shopwarehouse run --step`` of this checkout, and the run
 ledger then holds the day's run with every step.
 
-Airflow runs in a scratch home with a SQLite metadata database, no example DAGs and no network."""
+Airflow runs in a scratch home with a SQLite metadata database and no example DAGs; ``dags test`` runs the
+tasks in the ``airflow`` process itself (no scheduler, no API server, nothing on the network)."""
 
 from __future__ import annotations
 
