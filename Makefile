@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test test-fast test-at lint format orchestration bench bench-generate bench-load lock clean
+.PHONY: help install airflow demo test test-fast test-at lint format orchestration bench bench-generate bench-load lock lock-airflow clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,21 @@ $(CHECKOV_STAMP): tools/checkov/requirements.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --no-deps --requirement tools/checkov/requirements.txt
 	touch $(CHECKOV_STAMP)
 
+# Apache Airflow in a virtualenv of its own, apart from the project's dependencies: the tests load the
+# generated DAG in Airflow's DagBag and run it with `airflow dags test` (tests/python/test_airflow.py).
+# tools/airflow/requirements.txt pins apache-airflow and its whole tree; `make lock-airflow` re-pins it.
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
+$(AIRFLOW_STAMP): tools/airflow/requirements.txt
+	rm -rf $(AIRFLOW_VENV)
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip==25.3
+	$(AIRFLOW_VENV)/bin/pip install --quiet --requirement tools/airflow/requirements.txt
+	touch $(AIRFLOW_STAMP)
+
+airflow: $(AIRFLOW_STAMP)  ## create .venv-airflow: Apache Airflow (pinned) for the DAG's tests, not the project's
+
 # Debian's Chromium, which the browser tests drive headless through Playwright (Playwright's own browser
 # download needs the network at test time; this is the distribution's package, installed once).
 CHROMIUM := /usr/bin/chromium
@@ -43,7 +58,7 @@ $(CHROMIUM):
 demo: $(STAMP)  ## start local S3, land 30 days of sample data, then load, build and report on DuckDB
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo.sh
 
-test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
+test: $(STAMP) $(CHECKOV_STAMP) $(AIRFLOW_STAMP) $(CHROMIUM) lint  ## lint, then run the whole test suite (installs Chromium for the browser tests)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The fast tests: the Python tests not marked slow (no dbt, no daily run, no server of their own), then dbt's
@@ -71,7 +86,7 @@ $(FAKETIME):
 
 TIME ?= $(shell date -u -d '1 hour ago' +%F) 01:00:00
 TESTS ?=
-test-at: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) $(FAKETIME)  ## the suite (or TESTS) with the clock starting at TIME, UTC (installs faketime)
+test-at: $(STAMP) $(CHECKOV_STAMP) $(AIRFLOW_STAMP) $(CHROMIUM) $(FAKETIME)  ## the suite (or TESTS) with the clock starting at TIME, UTC (installs faketime)
 	TZ=UTC FAKETIME_DONT_RESET=1 $(FAKETIME) -f "@$(TIME)" $(BIN)/pytest -n 2 --dist loadgroup $(TESTS)
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and sqlfluff over the dbt SQL
@@ -104,5 +119,13 @@ lock:  ## re-pin every transitive dependency into constraints.txt from a clean v
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^shopwarehouse' > constraints.txt
 	rm -rf .venv-lock
 
-clean:  ## remove the virtualenv, the generated data and dbt's artefacts
-	rm -rf $(VENV) $(CHECKOV_VENV) tools/asl/node_modules data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache
+lock-airflow:  ## re-pin apache-airflow (AIRFLOW_VERSION) and its whole tree into tools/airflow/requirements.txt
+	rm -rf .venv-airflow-lock && $(PYTHON) -m venv .venv-airflow-lock
+	.venv-airflow-lock/bin/pip install --quiet --upgrade pip==25.3
+	.venv-airflow-lock/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
+	{ echo "# apache-airflow==$(AIRFLOW_VERSION) and its whole tree, for .venv-airflow (make airflow); written by make lock-airflow"; \
+	  .venv-airflow-lock/bin/pip freeze; } > tools/airflow/requirements.txt
+	rm -rf .venv-airflow-lock
+
+clean:  ## remove the virtualenvs, the generated data and dbt's artefacts
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AIRFLOW_VENV) tools/asl/node_modules data target dbt_packages logs .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime, timedelta, timezone
 
-from airflow.exceptions import AirflowException, AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:  # Airflow 3
@@ -21,6 +20,10 @@ try:  # Airflow 3
 except ImportError:  # Airflow 2
     from airflow import DAG
     from airflow.operators.python import PythonOperator
+try:  # Airflow 3's task SDK (airflow.exceptions still has them, with a deprecation warning)
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowException, AirflowFailException
 
 SHOPWAREHOUSE = "/opt/shopwarehouse/.venv/bin/shopwarehouse"
 INSTALL_DIR = "/opt/shopwarehouse"

@@ -1,5 +1,6 @@
 """The orchestrator definitions: made from the run's own steps, committed as generated, each checked for
-its structure (and the Step Functions one by a real ASL validator and JSONata engine)."""
+its structure (the Step Functions one by a real ASL validator and JSONata engine; the Airflow DAG by real
+Airflow, in test_airflow.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,11 @@ from shopwarehouse.landing.s3 import aws_client
 from shopwarehouse.pipeline.orchestrate import (
     ECS_START_ERRORS,
     STEP_NAMES,
-    airflow_dag,
     crontab,
     schedules,
     state_machine,
     write_definitions,
 )
-from shopwarehouse.pipeline.report import EXIT_FAILED, EXIT_TRANSIENT
 
 DEFAULTS = Settings()
 ASL_TOOLS = REPO / "tools" / "asl" / "node_modules"
@@ -53,116 +50,6 @@ def test_the_crontab_runs_the_day_at_2_utc_and_checks_the_sla_at_the_deadline() 
     for job in jobs:  # each command is valid shell
         subprocess.run(["bash", "-n", "-c", job[5]], check=True)
     assert ", ".join(STEP_NAMES) in crontab(DEFAULTS, "/opt/shopwarehouse")
-
-
-class _Task:
-    def __init__(self, dag: _Dag, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.upstream: list[_Task] = []
-        dag.tasks.append(self)
-
-    def __rshift__(self, other: _Task) -> _Task:
-        other.upstream.append(self)
-        return other
-
-
-class _Dag:
-    current: _Dag | None = None
-    made: list[_Dag] = []  # noqa: RUF012 (the stand-in's registry)
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.tasks: list[_Task] = []
-        _Dag.made.append(self)
-
-    def __enter__(self) -> _Dag:
-        _Dag.current = self
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        _Dag.current = None
-
-
-@pytest.fixture
-def dag_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """The generated DAG file, executed against stand-ins for the Airflow classes it uses (Airflow itself
-    is not installed here): they record the DAGs, tasks, edges and arguments the file declares."""
-    exceptions = types.ModuleType("airflow.exceptions")
-
-    class AirflowException(Exception):
-        pass
-
-    class AirflowFailException(AirflowException):
-        pass
-
-    exceptions.AirflowException, exceptions.AirflowFailException = AirflowException, AirflowFailException  # type: ignore[attr-defined]
-    interval = types.ModuleType("airflow.timetables.interval")
-    interval.CronDataIntervalTimetable = lambda cron, timezone: (cron, timezone)  # type: ignore[attr-defined]
-    sdk = types.ModuleType("airflow.sdk")
-    sdk.DAG = _Dag  # type: ignore[attr-defined]
-    python = types.ModuleType("airflow.providers.standard.operators.python")
-
-    def operator(**kwargs: Any) -> _Task:
-        assert _Dag.current is not None, "a task outside its DAG"
-        return _Task(_Dag.current, **kwargs)
-
-    python.PythonOperator = operator  # type: ignore[attr-defined]
-    for name, module in {"airflow": types.ModuleType("airflow"), "airflow.exceptions": exceptions,
-                         "airflow.timetables.interval": interval, "airflow.sdk": sdk,
-                         "airflow.providers.standard.operators.python": python}.items():  # fmt: skip
-        monkeypatch.setitem(sys.modules, name, module)
-    _Dag.made = []
-    path = tmp_path / "shopwarehouse_daily.py"
-    path.write_text(airflow_dag(DEFAULTS, "/opt/shopwarehouse"))
-    module = types.ModuleType("shopwarehouse_daily")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)  # noqa: S102 (our generated file)
-    return module
-
-
-def test_the_airflow_dag_has_one_task_per_step_in_order(dag_module: types.ModuleType) -> None:
-    daily, sla = _Dag.made
-    assert daily.kwargs["dag_id"] == "shopwarehouse_daily"
-    assert daily.kwargs["schedule"] == ("0 2 * * *", "UTC")
-    assert daily.kwargs["max_active_runs"] == 1
-    assert [task.kwargs["task_id"] for task in daily.tasks] == STEP_NAMES
-    for before, task in zip(daily.tasks, daily.tasks[1:], strict=False):
-        assert task.upstream == [before]
-    assert {t.kwargs["task_id"]: t.kwargs["trigger_rule"] for t in daily.tasks} == {
-        name: "all_done" if name == "notify" else "all_success" for name in STEP_NAMES
-    }
-    assert daily.tasks[1].kwargs["op_kwargs"] == {"step": "load", "ds": "{{ ds }}", "run_id": "{{ run_id }}"}
-    retries = daily.kwargs["default_args"]
-    assert retries["retries"] == DEFAULTS.retry_attempts - 1
-    assert retries["retry_delay"].total_seconds() == DEFAULTS.retry_base_seconds
-    assert retries["retry_exponential_backoff"] is True
-    assert sla.kwargs["schedule"] == ("0 6 * * *", "UTC")
-    assert [t.kwargs["op_args"] for t in sla.tasks] == [["status", "--check-sla"]]
-
-
-@pytest.mark.parametrize(
-    ("exit_code", "raised"),
-    [(0, None), (EXIT_FAILED, "AirflowFailException"), (EXIT_TRANSIENT, "AirflowFailException"),
-     (137, "AirflowException")],
-)  # fmt: skip
-def test_the_airflow_tasks_retry_only_a_process_that_did_not_decide(
-    dag_module: types.ModuleType, tmp_path: Path, exit_code: int, raised: str | None
-) -> None:
-    # A stand-in command that records its arguments and exits as told
-    command = tmp_path / "shopwarehouse"
-    command.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\nexit {exit_code}\n')
-    command.chmod(0o755)
-    setattr(dag_module, "SHOPWAREHOUSE", str(command))  # noqa: B010 (a name the generated file defines)
-    setattr(dag_module, "INSTALL_DIR", str(tmp_path))  # noqa: B010
-    error: Exception | None = None
-    try:
-        dag_module.run_step("build", "2024-03-03", "scheduled__2024-03-04T02:00:00+00:00")
-    except Exception as raised_error:
-        error = raised_error
-    assert (type(error).__name__ if error else None) == raised
-    assert (tmp_path / "args").read_text().split() == [
-        "run", "--step", "build", "--date", "2024-03-03", "--run-id", "scheduled__2024-03-04T02:00:00+00:00",
-    ]  # fmt: skip
 
 
 def test_the_state_machine_runs_each_step_with_retry_and_catch() -> None:

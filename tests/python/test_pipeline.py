@@ -22,11 +22,11 @@ import orjson
 import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support import REPO, cli, duckdb_env, kill_after_commits, read_metric
+from support import REPO, cli, duckdb_env, kill_after_commits, read_metric, small_shop
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
-from shopwarehouse.dev.generate import GenerateOptions, generate
+from shopwarehouse.dev.generate import generate
 from shopwarehouse.errors import StepFailed, TransientError
 from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.zone import LocalLanding
@@ -110,10 +110,7 @@ def test_a_data_error_is_not_retried_and_a_lasting_fault_gives_up() -> None:
 def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, **env: str) -> Settings:
     """``days`` generated days from 2024-03-01 in a directory and an empty DuckDB warehouse, as the daily
     run's settings (set in the environment too, for the commands the test runs)."""
-    options = GenerateOptions(
-        start=date(2024, 3, 1), days=days, seed=9, orders_per_day=30, clickstream_scale=0.05
-    )
-    generate(LocalLanding(tmp_path / "landing"), options)
+    generate(LocalLanding(tmp_path / "landing"), small_shop(days))
     for name, value in duckdb_env(tmp_path, tmp_path / "landing", **env).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(REPO)

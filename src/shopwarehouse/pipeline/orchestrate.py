@@ -50,7 +50,8 @@ CRON_TZ=UTC
 
 
 def airflow_dag(settings: Settings, install_dir: str) -> str:
-    """A DAG with one task per step and a second one for the SLA check, for Airflow 2.7+ and 3."""
+    """A DAG with one task per step and a second one for the SLA check, for Airflow 3 (the tests load and
+    run it on the version tools/airflow/requirements.txt pins), falling back on Airflow 2.7+'s imports."""
     policy = RetryPolicy.from_settings(settings)
     deadline = settings.sla_deadline
     steps = [name for name in STEP_NAMES if name != NOTIFY]
@@ -68,7 +69,6 @@ from __future__ import annotations
 import subprocess
 from datetime import datetime, timedelta, timezone
 
-from airflow.exceptions import AirflowException, AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:  # Airflow 3
@@ -77,6 +77,10 @@ try:  # Airflow 3
 except ImportError:  # Airflow 2
     from airflow import DAG
     from airflow.operators.python import PythonOperator
+try:  # Airflow 3's task SDK (airflow.exceptions still has them, with a deprecation warning)
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowException, AirflowFailException
 
 SHOPWAREHOUSE = "{install_dir}/.venv/bin/shopwarehouse"
 INSTALL_DIR = "{install_dir}"

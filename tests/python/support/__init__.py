@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from shopwarehouse.dev.generate import GenerateOptions
 from shopwarehouse.landing.zone import Landing
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,6 +53,12 @@ SCHEMAS = (
     "analytics_snapshots",
     "ops",
 )
+
+
+def small_shop(days: int) -> GenerateOptions:
+    """``days`` days from START of a small shop (30 orders a day, a twentieth of the clickstream): the data
+    of the tests that run whole days."""
+    return GenerateOptions(start=START, days=days, seed=9, orders_per_day=30, clickstream_scale=0.05)
 
 
 # -- commands -----------------------------------------------------------------------------------------------
