@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -242,9 +243,7 @@ def test_two_environments_share_a_warehouse_and_never_see_each_others_tables(
 ) -> None:
     # GIVEN dev's exports (30 orders a day) and staging's (10 a day), run into one DuckDB file
     dev = without_tests(make_settings(tmp_path, monkeypatch, days=3))
-    options = GenerateOptions(
-        start=date(2024, 3, 1), days=3, seed=4, orders_per_day=10, clickstream_scale=0.05
-    )
+    options = replace(small_shop(days=3), seed=4, orders_per_day=10)
     generate(LocalLanding(tmp_path / "staging-landing"), options)
     staging = dev.with_overrides(env="staging", landing=str(tmp_path / "staging-landing"))
     runs = {settings.env: runner.run_day(settings, DAY, FAST, REPO) for settings in (dev, staging)}
