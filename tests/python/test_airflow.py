@@ -253,9 +253,15 @@ def test_airflow_dags_test_runs_the_day_and_the_ledger_holds_it(airflow: Airflow
     assert status in (SUCCEEDED, WARNED)
     assert (rows_loaded > 0, tests_passed > 100, tests_failed) == (True, True, 0)
     assert [step for step_run, step, _ in steps if step_run == run_id] == STEP_NAMES
+    # (the quality gate, a process of its own, judged the build another process recorded)
+    assert (run_id, "quality_gate", SUCCEEDED) in steps
     # AND `shopwarehouse status` lists it
     status_line = f"{run_id}  {DAY}  {status}"
     assert status_line in cli("status", env={**settings, "SHOPWAREHOUSE_NOW": "2024-03-04T07:00:00Z"}).stdout
+    # AND a step of another day under the same run id is refused
+    step_of_another_day = ("run", "--date", "2024-03-02", "--step", "load", "--run-id", run_id)
+    other = cli(*step_of_another_day, env=settings, returncode=1)
+    assert f"run {run_id} is the run of {DAY}, not of 2024-03-02" in other.stderr
 
 
 def test_airflow_dags_test_of_a_day_not_landed_fails_at_the_first_step_and_notifies(

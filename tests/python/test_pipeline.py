@@ -348,29 +348,6 @@ def test_the_run_command_reports_each_step_and_fails_with_the_run(day_settings: 
 
 
 @pytest.mark.slow
-def test_the_steps_run_one_process_each_as_an_orchestrator_runs_them(day_settings: Settings) -> None:
-    # GIVEN each step run as its own task of one run, as Airflow and Step Functions do
-    for name in STEP_NAMES:
-        result = cli("run", "--date", DAY.isoformat(), "--step", name, "--run-id", "manual__2024-03-04T02:00")
-        assert f"run manual__2024-03-04T02:00 for {DAY} on duckdb" in result.stdout
-    # THEN the quality gate judged the build of another process, and the run is recorded once
-    with duckdb.connect(os.environ["SHOPWAREHOUSE_DUCKDB_PATH"], read_only=True) as conn:
-        gate = conn.execute(
-            "select status, detail from ops.pipeline_steps where step = 'quality_gate'"
-        ).fetchall()
-        runs = conn.execute("select status, rows_loaded, tests_passed from ops.pipeline_runs").fetchall()
-    assert gate[0][0] == SUCCEEDED
-    assert "tests passed" in gate[0][1]
-    [(status, rows_loaded, tests_passed)] = runs
-    assert (status, rows_loaded > 0, tests_passed > 100) == (SUCCEEDED, True, True)
-    # AND a step of a run of another day is refused
-    other = cli(
-        "run", "--date", "2024-03-02", "--step", "load", "--run-id", "manual__2024-03-04T02:00", returncode=1
-    )
-    assert "is the run of 2024-03-03, not of 2024-03-02" in other.stderr
-
-
-@pytest.mark.slow
 def test_after_a_failed_step_the_notify_task_reports_it_and_fails_the_orchestrators_run(
     day_settings: Settings,
 ) -> None:
