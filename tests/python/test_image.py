@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -17,10 +18,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
-from support import REPO
+from support import REPO, free_port
 
 from shopwarehouse.config import Settings
+from shopwarehouse.errors import Fault
+from shopwarehouse.landing.s3 import aws_client
 from shopwarehouse.pipeline.stack import STACK_TARGETS
+from shopwarehouse.warehouse import fault_of, open_client
 
 DOCKERFILE = REPO / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -249,6 +253,36 @@ def test_the_run_is_not_root_and_writes_under_its_home_only(image: Stage) -> Non
     assert settings.metrics_textfile_dir is None
     for written in (image.env["DBT_TARGET_PATH"], image.env["DBT_LOG_PATH"], settings.report_path):
         assert PurePosixPath(written).is_relative_to(home(image)), written
+
+
+def test_the_images_redshift_target_logs_in_with_no_aws_config_file(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the stack's task on Redshift: the image's profile, no AWS config file and no AWS_PROFILE (the
+    # task role's credentials come from the SDK's default chain, here from the environment), and a cluster
+    # on the local server, whose host refuses connections
+    cluster = f"warehouse-{secrets.token_hex(4)}"
+    aws_client("redshift", s3_endpoint, region="us-east-1").create_cluster(
+        ClusterIdentifier=cluster, ClusterType="single-node", NodeType="ra3.xlplus", MasterUsername="admin",
+        MasterUserPassword="Placeholder1",  # the local server's cluster: nothing logs in with it
+    )  # fmt: skip
+    shutil.copy(REPO / "profiles.yml.example", tmp_path / "profiles.yml")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    task = {"HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_ACCESS_KEY_ID": "task-role",
+            "AWS_SECRET_ACCESS_KEY": "task-role", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_REDSHIFT": s3_endpoint, "DBT_PROFILES_DIR": str(tmp_path),
+            "REDSHIFT_CLUSTER_ID": cluster, "REDSHIFT_HOST": "127.0.0.1", "REDSHIFT_PORT": str(free_port()),
+            "REDSHIFT_USER": "shopwarehouse"}  # fmt: skip
+    for name, value in task.items():
+        monkeypatch.setenv(name, value)
+    # WHEN the loaders' client connects to the target the stack sets
+    with pytest.raises(Exception, match="Connection refused") as raised:
+        open_client(Settings(target="redshift"))
+    # THEN the IAM login got the cluster's credentials, and only the cluster's host refused: a fault that may
+    # pass (a profile named in profiles.yml would have stopped it: "The config profile ... could not be
+    # found")
+    assert fault_of(raised.value) is Fault.TRANSIENT
 
 
 # -- the image's dbt project, parsed ------------------------------------------------------------------------
