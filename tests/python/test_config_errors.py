@@ -544,7 +544,7 @@ SNOWFLAKE = {"account": "acme-prod", "user": "LOADER", "role": "TRANSFORMER", "d
     ("errno", "sqlstate", "said", "fix"),
     [
         (390100, "28000", "Incorrect username or password was specified.", "SNOWFLAKE_PASSWORD"),
-        (390144, "28000", "JWT token is invalid.", "SNOWFLAKE_PRIVATE_KEY_PATH"),
+        (390144, "28000", "JWT token is invalid.", "SNOWFLAKE_PRIVATE_KEY"),
         (390189, "08004", "Role 'TRANSFORMER' specified does not exist or not authorized.",
          "grant the role TRANSFORMER to the user, or set SNOWFLAKE_ROLE"),
         (390201, "08004", "The requested database does not exist or not authorized.",

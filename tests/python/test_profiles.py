@@ -41,7 +41,7 @@ def _outputs(path: Path) -> dict[str, dict[str, Any]]:
 
 def test_production_example_documents_every_auth_method_through_env_vars() -> None:
     outputs = _outputs(REPO / "profiles.yml.example")
-    methods = {(o["type"], o.get("method") or ("key-pair" if "private_key_path" in o else "password"))
+    methods = {(o["type"], o.get("method") or ("key-pair" if "private_key" in o else "password"))
                for o in outputs.values()}  # fmt: skip
     assert {("redshift", "iam"), ("redshift", "database"), ("snowflake", "key-pair"),
             ("snowflake", "password")} <= methods  # fmt: skip

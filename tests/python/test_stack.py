@@ -188,6 +188,29 @@ def test_the_alarms_watch_the_runners_metrics_and_tell_their_topics(template: di
         assert alarm["Dimensions"] == [{"Name": "Environment", "Value": {"Ref": "Environment"}}]
 
 
+@pytest.mark.parametrize("target", ["redshift", "snowflake"])
+def test_the_task_is_given_every_setting_its_production_profile_requires(
+    template: dict[str, Any], target: str
+) -> None:
+    # GIVEN the variables profiles.yml.example's target (the image's profile) reads with no default
+    outputs = yaml.safe_load((REPO / "profiles.yml.example").read_text())["shopwarehouse"]["outputs"]
+    required = set(re.findall(r"env_var\('(\w+)'\)", json.dumps(outputs[target])))
+    # THEN the task's environment (Redshift) or the environment's secret (Snowflake) gives each: a task
+    # started without one stops at the profile
+    [container] = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    given = {variable["Name"] for variable in container["Environment"]}
+    condition, on_redshift, on_snowflake = container["Secrets"]["Fn::If"]
+    assert (condition, on_redshift) == ("IsRedshift", {"Ref": "AWS::NoValue"})
+    arn = "secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:shopwarehouse/${Environment}/snowflake"
+    for variable in on_snowflake:
+        assert variable["ValueFrom"]["Fn::Sub"].endswith(f"{arn}:{variable['Name']}::")
+    if target == "snowflake":
+        given |= {variable["Name"] for variable in on_snowflake}
+        assert "SNOWFLAKE_PRIVATE_KEY" in required  # the key itself: ECS puts no secret in a file
+    assert required
+    assert required <= given, sorted(required - given)
+
+
 def test_the_log_groups_keep_their_logs_for_the_retention_given(template: dict[str, Any]) -> None:
     groups = resources_of(template, "AWS::Logs::LogGroup")
     assert len(groups) == 2

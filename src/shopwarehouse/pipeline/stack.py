@@ -41,13 +41,15 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 # task role's temporary credentials): the stack's parameters name the cluster and user, and no secret is
 # needed. Snowflake logs in with a key pair: these keys of the secret shopwarehouse/<environment>/snowflake
 # (Secrets Manager, JSON), which the operator creates, become the task's environment variables when it
-# starts.
+# starts, the private key's PEM text among them (ECS cannot put a secret in a file).
 REDSHIFT_SETTINGS = {
     "REDSHIFT_CLUSTER_ID": "RedshiftClusterId",
     "REDSHIFT_HOST": "RedshiftHost",
     "REDSHIFT_USER": "RedshiftDbUser",
 }
-SNOWFLAKE_SECRET_KEYS = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+SNOWFLAKE_SECRET_KEYS = (
+    "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PRIVATE_KEY", "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
+)  # fmt: skip
 SNOWFLAKE_SETTINGS_ARN = (
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
     "shopwarehouse/${Environment}/snowflake"

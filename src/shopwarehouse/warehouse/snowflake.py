@@ -3,12 +3,16 @@ fakesnow emulator over plain http)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import snowflake.connector
 import snowflake.connector.errors
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from shopwarehouse.errors import ConfigurationError, Fault
 from shopwarehouse.landing.contract import ColumnType
@@ -20,15 +24,20 @@ class SnowflakeCredentials:
     account: str
     user: str
     database: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     role: str | None = None
     warehouse: str | None = None
     host: str | None = None
     port: int | None = None
     protocol: str | None = None
     authenticator: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    """The key pair's private key itself, as dbt-snowflake reads the profile's ``private_key``: PEM text
+    (``-----BEGIN [ENCRYPTED] PRIVATE KEY-----`` ...), else the base64 of its DER bytes."""
     private_key_path: str | None = None
-    private_key_passphrase: str | None = None
+    """A file holding the private key in PEM, the profile's ``private_key_path`` (dbt reads either key)."""
+    private_key_passphrase: str | None = field(default=None, repr=False)
+    """The private key's passphrase; empty or unset for a key that is not encrypted."""
 
     @classmethod
     def from_profile(cls, profile: Mapping[str, Any]) -> SnowflakeCredentials:
@@ -44,19 +53,86 @@ class SnowflakeCredentials:
             port=None if port is None else int(port),
             protocol=profile.get("protocol"),
             authenticator=profile.get("authenticator"),
-            private_key_path=profile.get("private_key_path"),
-            private_key_passphrase=profile.get("private_key_passphrase"),
+            private_key=profile.get("private_key") or None,
+            private_key_path=profile.get("private_key_path") or None,
+            private_key_passphrase=profile.get("private_key_passphrase") or None,
         )
 
     def connect_options(self) -> dict[str, Any]:
-        """The connector's keyword arguments for what is set."""
+        """The connector's keyword arguments for what is set. A key pair's private key goes in decrypted,
+        as DER bytes (PKCS#8), which the connector signs its login token with."""
         options = {
             "account": self.account, "user": self.user, "password": self.password, "role": self.role,
             "warehouse": self.warehouse, "host": self.host, "port": self.port, "protocol": self.protocol,
-            "authenticator": self.authenticator, "private_key_file": self.private_key_path,
-            "private_key_file_pwd": self.private_key_passphrase if self.private_key_path else None,
+            "authenticator": self.authenticator, "private_key": self.private_key_der(),
         }  # fmt: skip
         return {key: value for key, value in options.items() if value is not None}
+
+    def private_key_der(self) -> bytes | None:
+        """The private key of the key pair, decrypted with its passphrase, as DER bytes (PKCS#8); ``None``
+        without one. A key that cannot be read is a :class:`ConfigurationError` naming the fix."""
+        where = f'Snowflake account {self.account} (user "{self.user}")'
+        if self.private_key and self.private_key_path:
+            raise ConfigurationError(
+                f"{where}: the profile target sets both private_key and private_key_path: keep one "
+                "(profiles.yml.example reads the key itself from SNOWFLAKE_PRIVATE_KEY)"
+            )
+        if self.private_key:
+            what, pem = "the private key in SNOWFLAKE_PRIVATE_KEY", self.private_key.startswith("-")
+            fix = "set SNOWFLAKE_PRIVATE_KEY to the content of the key file (PEM)"
+            try:
+                data = self.private_key.encode() if pem else base64.b64decode(self.private_key)
+            except ValueError:  # neither PEM nor base64
+                raise ConfigurationError(f"{where}: {what} is not a private key: {fix}") from None
+        elif self.private_key_path:
+            what, pem = f"the private key file {self.private_key_path}", True
+            fix = "set private_key_path to the key file (PEM)"
+            try:
+                data = Path(self.private_key_path).expanduser().read_bytes()
+            except OSError as error:
+                raise ConfigurationError(
+                    f"{where}: {what} cannot be read ({error.strerror}): {fix}"
+                ) from None
+        else:
+            return None
+        load = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+        passphrase = self.private_key_passphrase.encode() if self.private_key_passphrase else None
+        try:
+            key = load(data, password=passphrase)
+        except TypeError:  # a passphrase for a key that has none, or none for an encrypted key
+            if passphrase:
+                raise ConfigurationError(
+                    f"{where}: {what} is not encrypted: leave SNOWFLAKE_PRIVATE_KEY_PASSPHRASE empty"
+                ) from None
+            raise ConfigurationError(
+                f"{where}: {what} is encrypted: set SNOWFLAKE_PRIVATE_KEY_PASSPHRASE to its passphrase"
+            ) from None
+        except ValueError:  # a wrong passphrase, or no key at all
+            if passphrase and _encrypted(load, data):
+                raise ConfigurationError(
+                    f"{where}: {what} cannot be decrypted with SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: set it to "
+                    "the passphrase the key was encrypted with"
+                ) from None
+            raise ConfigurationError(f"{where}: {what} is not a private key: {fix}") from None
+        except UnsupportedAlgorithm:
+            raise ConfigurationError(
+                f"{where}: {what} is encrypted with a scheme that cannot be read: encrypt it again, e.g. "
+                "openssl pkcs8 -topk8 -v2 aes256 -in old.p8 -out new.p8"
+            ) from None
+        return key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+def _encrypted(load: Any, data: bytes) -> bool:
+    """Whether ``data`` is an encrypted private key: one that asks for a passphrase."""
+    try:
+        load(data, password=None)
+    except TypeError:
+        return True
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return False
 
 
 class SnowflakeClient(SqlClient):
@@ -133,7 +209,7 @@ def refusal(
     where = f'Snowflake account {credentials.account} (user "{credentials.user}")'
     said = " ".join(str(error.msg or "").split())
     if error.errno in _CREDENTIALS_REFUSED | _EMPTY_USER_OR_PASSWORD or error.sqlstate == "28000":
-        fix = "set SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH) to valid credentials"
+        fix = "set SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY (or SNOWFLAKE_PASSWORD) to valid credentials"
     elif error.errno == _ROLE_REFUSED:
         fix = f"grant the role {credentials.role} to the user, or set SNOWFLAKE_ROLE to one of its roles"
     elif error.errno == _OBJECT_REFUSED or "does not exist or not authorized" in said:
