@@ -20,11 +20,12 @@ from shopwarehouse.warehouse.base import identifier
 PASSWORD = "Zq7-distinctive-Pw-9wK4"  # noqa: S105 (a marker to search for, not a credential)
 
 # What a committed credential looks like: an AWS key id, a private key, or a password, secret or token set to
-# a literal (quoted, or the rest of the line) rather than read from the environment.
+# a literal (quoted, or the rest of the line) rather than read from the environment. Secrets Manager's name
+# in an IAM action or an ARN (`secretsmanager:GetSecretValue`, `...:secret:shopwarehouse/...`) is none.
 CREDENTIALS = re.compile(
     r"AKIA[0-9A-Z]{16}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|(?i:password|passwd|secret|token)\w*['\"]?\s*[:=]\s*"
+    r"|(?<!:)(?i:password|passwd|secret(?!smanager)|token)\w*['\"]?\s*[:=]\s*"
     r"(?:(['\"])(?!\{\{)[^'\"\s]{4,}\1|(?![\"'{=(])[^\s(]{4,}\s*$)"
 )
 # Placeholders that look like credentials and are not, each for a reason.
@@ -34,6 +35,13 @@ NOT_CREDENTIALS = (
     '_LOCAL_SECRET = "shopwarehouse", "local-only"',  # sent only to a local S3 server, which ignores them
     "password: not-a-secret",  # a profile compiled for Redshift with no cluster behind it
     "password=credentials.password,",  # a warehouse client passes the profile's password to its driver
+    "password=passphrase)",  # the Snowflake client decrypts the profile's key with the profile's passphrase
+    "password=None)",  # ... or an unencrypted key, with none
+    "(-----BEGIN ENCRYPTED PRIVATE KEY----- ...)",  # profiles.yml.example: what the key's text looks like
+    'MasterUserPassword="Placeholder1"',  # a cluster of the local server, which nothing logs in to
+    '"AWS_SECRET_ACCESS_KEY": "task-role"',  # the local server's placeholder credentials
+    '"SNOWFLAKE_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\\nnot read by parse',  # no key: a placeholder
+    '"not a key": {"private_key": "-----BEGIN PRIVATE KEY-----',  # no key: a test of a refused one
 )
 SAMPLES = "tests/python/test_security.py"  # this file: its samples of what the search must find
 
@@ -56,9 +64,19 @@ def test_no_credential_is_committed() -> None:
     "-----BEGIN RSA PRIVATE KEY-----",
     'password: "hunter22"',
     "SNOWFLAKE_PASSWORD=s3cr3tvalue",
+    "client_secret: abcd1234efgh",
 ])  # fmt: skip
 def test_the_credential_search_finds_what_it_looks_for(line: str) -> None:
     assert CREDENTIALS.search(line)
+
+
+@pytest.mark.parametrize("line", [
+    "- secretsmanager:GetSecretValue",
+    "Fn::Sub: arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:acme/prod",
+    "password: \"{{ env_var('SNOWFLAKE_PASSWORD') }}\"",
+])  # fmt: skip
+def test_the_credential_search_passes_names_of_secrets_and_what_reads_them(line: str) -> None:
+    assert not CREDENTIALS.search(line)
 
 
 @pytest.mark.slow
