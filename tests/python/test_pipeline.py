@@ -23,7 +23,7 @@ import orjson
 import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support import REPO, cli, duckdb_env, kill_after_commits, read_metric, small_shop
+from support import METRICS_REGION, REPO, cli, duckdb_env, kill_after_commits, read_metric, small_shop
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
@@ -165,10 +165,12 @@ def checksums(path: str) -> dict[str, tuple[int, str]]:
 
 @pytest.mark.slow
 def test_a_day_runs_every_step_and_a_second_run_changes_nothing(
-    day_settings: Settings, s3_endpoint: str
+    day_settings: Settings, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     namespace = f"ShopWarehouseTest/{uuid.uuid4().hex[:8]}"
     settings = day_settings.with_overrides(metrics_namespace=namespace, s3_endpoint_url=s3_endpoint)
+    # The deployed stack's test puts the same metrics in the same environment, dev (see METRICS_REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", METRICS_REGION)
     report = runner.run_day(settings, DAY, FAST, REPO)
     assert [step.name for step in report.steps] == STEP_NAMES
     assert report.status in (SUCCEEDED, WARNED), report
@@ -182,7 +184,8 @@ def test_a_day_runs_every_step_and_a_second_run_changes_nothing(
     window = (report.started_at - timedelta(minutes=5), clock.now() + timedelta(minutes=5))
 
     def cloudwatch(name: str, **dimensions: str) -> list[float]:
-        return read_metric(s3_endpoint, namespace, name, {"Environment": "dev", **dimensions}, *window)
+        dev = {"Environment": "dev", **dimensions}
+        return read_metric(s3_endpoint, namespace, name, dev, *window, region=METRICS_REGION)
 
     assert sum(cloudwatch("RunSucceeded")) == 1
     assert sum(cloudwatch("RunFailed")) == 0

@@ -154,8 +154,20 @@ def duckdb_env(
     }
 
 
+METRICS_REGION = "eu-north-1"
+"""The region a test that reads its metrics back puts them in, when another test may put the same metric
+with the same dimensions at the same time: moto 5.2.5's ``GetMetricData`` ignores the namespace of a query
+that names dimensions, and keeps each region apart."""
+
+
 def read_metric(
-    endpoint: str, namespace: str, name: str, dimensions: dict[str, str], start: datetime, end: datetime
+    endpoint: str,
+    namespace: str,
+    name: str,
+    dimensions: dict[str, str],
+    start: datetime,
+    end: datetime,
+    region: str = "us-east-1",
 ) -> list[float]:
     """The values of one metric, each minute's sum, in the local server's CloudWatch (``GetMetricData``)
     between ``start`` and ``end``."""
@@ -173,7 +185,7 @@ def read_metric(
             "Stat": "Sum",
         },
     }
-    answer = aws_client("cloudwatch", endpoint).get_metric_data(
+    answer = aws_client("cloudwatch", endpoint, region).get_metric_data(
         MetricDataQueries=[query], StartTime=start, EndTime=end
     )
     return list(answer["MetricDataResults"][0]["Values"])
