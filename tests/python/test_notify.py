@@ -58,7 +58,7 @@ def test_an_unreachable_webhook_is_transient(notice: Notice) -> None:
         WebhookNotifier(f"http://127.0.0.1:{free_port()}/", timeout=2).send(notice)
 
 
-def topic_with_inbox(endpoint: str, name: str) -> tuple[str, Callable[[], list[dict[str, Any]]]]:
+def topic_with_inbox(endpoint: str, name: str) -> tuple[str, Callable[..., list[dict[str, Any]]]]:
     """A new SNS topic on the local server and a function reading the SNS envelopes that reached the SQS
     queue subscribed to it."""
     sns, sqs = aws_client("sns", endpoint), aws_client("sqs", endpoint)
