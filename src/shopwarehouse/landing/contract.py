@@ -232,7 +232,7 @@ FILE_SUFFIXES = (".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".parquet")
 
 
 # The exports land under raw/. Beside it, the landing zone holds what the loaders write: rejected files with
-# their reasons, and files staged for a warehouse's COPY (removed once copied). The lake's zones (issue 14)
+# their reasons, and files staged for a warehouse's COPY (removed once copied). The lake's zones (issue 21)
 # go in silver/ (cleaned, typed files) and gold/ (the marts as files); the bucket's lifecycle rules and the
 # IAM policies of the CloudFormation stack name these prefixes from here.
 RAW_PREFIX = "raw/"
