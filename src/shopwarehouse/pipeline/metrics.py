@@ -35,6 +35,7 @@ from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
 from shopwarehouse import clock
 from shopwarehouse.config import Settings
+from shopwarehouse.landing.contract import ENTITIES
 from shopwarehouse.landing.s3 import aws_client
 from shopwarehouse.pipeline.report import FAILED, SKIPPED, RunReport, StepResult
 
@@ -76,6 +77,15 @@ def step_metrics(step: StepResult) -> list[Metric]:
 def per_entity(name: str, values: Mapping[str, float], unit: str = COUNT) -> list[Metric]:
     """One value of ``name`` per entity (dimension ``Entity``)."""
     return [Metric(name, value, unit, (("Entity", entity),)) for entity, value in sorted(values.items())]
+
+
+def entity_totals(name: str, counts: Iterable[tuple[str, float]]) -> list[Metric]:
+    """A count of ``name`` for every entity of the contract (0 for one not in ``counts``), each the sum of
+    its ``(entity, count)`` pairs."""
+    totals: dict[str, float] = dict.fromkeys(ENTITIES, 0)
+    for entity, count in counts:
+        totals[entity] = totals.get(entity, 0) + count
+    return per_entity(name, totals)
 
 
 def run_metrics(report: RunReport, earlier: Sequence[tuple[date, float]]) -> list[Metric]:

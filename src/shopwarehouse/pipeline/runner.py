@@ -35,7 +35,14 @@ from shopwarehouse.load.loader import LoadOptions, new_load_id, run_load
 from shopwarehouse.load.raw import open_raw_loader
 from shopwarehouse.load.tables import Status
 from shopwarehouse.pipeline import ledger, lock, metrics, notify
-from shopwarehouse.pipeline.metrics import SECONDS, Metric, per_entity, run_metrics, step_metrics
+from shopwarehouse.pipeline.metrics import (
+    SECONDS,
+    Metric,
+    entity_totals,
+    per_entity,
+    run_metrics,
+    step_metrics,
+)
 from shopwarehouse.pipeline.report import (
     FAILED,
     SKIPPED,
@@ -103,10 +110,7 @@ def _load(ctx: _Context) -> Outcome:
         summary = run_load(ctx.landing, warehouse, options)
     loaded = [o for o in summary.outcomes if o.status == Status.LOADED]
     rows = sum(o.rows for o in loaded)
-    by_entity = dict.fromkeys(ENTITIES, 0)
-    for outcome in loaded:
-        by_entity[outcome.entity] += outcome.rows
-    ctx.metrics += per_entity("RowsLoaded", by_entity)
+    ctx.metrics += entity_totals("RowsLoaded", ((o.entity, o.rows) for o in loaded))
     detail = f"load {summary.load_id}: {len(loaded)} files, {rows} rows"
     quarantined = len(summary.rejected)
     if summary.rejected:
@@ -183,10 +187,7 @@ def _quality_gate(ctx: _Context) -> Outcome:
         raise StepFailed(f"{build.tests_failed} error-severity tests failed ({build.detail})")
     with open_client(ctx.settings) as warehouse:
         unknown = read_unknown_codes(warehouse, marts_schema(ctx.settings))
-    rows_by_entity = dict.fromkeys(ENTITIES, 0)
-    for row in unknown:
-        rows_by_entity[row["entity"]] = rows_by_entity.get(row["entity"], 0) + row["row_count"]
-    ctx.metrics += per_entity("UnknownCodeRows", rows_by_entity)
+    ctx.metrics += entity_totals("UnknownCodeRows", ((row["entity"], row["row_count"]) for row in unknown))
     codes = f"; unknown codes: {describe_unknown_codes(unknown)}" if unknown else ""
     if build.tests_warned:
         return Outcome(WARNED, f"{build.tests_warned} tests warn ({build.detail}){codes}")

@@ -34,10 +34,10 @@ def manifest(url: str, size: int) -> bytes:
     return orjson.dumps({"entries": [{"url": url, "mandatory": True, "meta": {"content_length": size}}]})
 
 
-def copy_sql(table: str, entity: str, manifest_url: str, iam_role: str) -> str:
+def copy_sql(schema: str, entity: str, manifest_url: str, iam_role: str) -> str:
     role = "default" if iam_role == "default" else literal(iam_role)
     return (
-        f"copy {table} ({column_list(raw_columns(entity))}) "
+        f"copy {qualified(entity, schema)} ({column_list(raw_columns(entity))}) "
         f"from {literal(manifest_url)} iam_role {role} manifest {COPY_OPTIONS}"
     )
 
@@ -61,8 +61,8 @@ class RedshiftRawLoader(RawLoader):
         self.landing.put(data_key, data)
         self.landing.put(manifest_key, manifest(self.landing.location(data_key), len(data)))
         try:
-            table, manifest_url = qualified(entity, self.schema), self.landing.location(manifest_key)
-            self.client.execute(copy_sql(table, entity, manifest_url, self.iam_role))
+            manifest_url = self.landing.location(manifest_key)
+            self.client.execute(copy_sql(self.schema, entity, manifest_url, self.iam_role))
             ((count,),) = self.client.execute("select pg_last_copy_count()")
         except Exception as error:
             if self.client.fault(error) is Fault.TRANSIENT:  # nothing to ask a connection that is gone
