@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from support import free_port
+from support import free_port, topic_inbox
 
 from shopwarehouse.config import Settings
 from shopwarehouse.errors import TransientError
@@ -59,21 +59,9 @@ def test_an_unreachable_webhook_is_transient(notice: Notice) -> None:
 
 
 def topic_with_inbox(endpoint: str, name: str) -> tuple[str, Callable[..., list[dict[str, Any]]]]:
-    """A new SNS topic on the local server and a function reading the SNS envelopes that reached the SQS
-    queue subscribed to it."""
-    sns, sqs = aws_client("sns", endpoint), aws_client("sqs", endpoint)
-    topic = sns.create_topic(Name=name)["TopicArn"]
-    queue = sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-
-    def inbox(wait_seconds: int = 2) -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=wait_seconds, MaxNumberOfMessages=10)
-        return [orjson.loads(message["Body"]) for message in messages.get("Messages", [])]
-
-    return topic, inbox
+    """A new SNS topic on the local server, and the inbox of a queue subscribed to it."""
+    topic = aws_client("sns", endpoint).create_topic(Name=name)["TopicArn"]
+    return topic, topic_inbox(endpoint, topic, f"{name}-inbox")
 
 
 def test_the_sns_topic_receives_the_summary(s3_endpoint: str, notice: Notice) -> None:

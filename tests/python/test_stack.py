@@ -18,7 +18,7 @@ import botocore.exceptions
 import orjson
 import pytest
 import yaml
-from support import REPO, cli, duckdb_env, read_metric
+from support import REPO, cli, duckdb_env, read_metric, topic_inbox
 
 from shopwarehouse.config import Settings
 from shopwarehouse.dev.generate import GenerateOptions, generate
@@ -401,12 +401,7 @@ def test_the_stack_deploys_and_a_run_notifies_its_topic(
 
     # WHEN a queue subscribes to the pipeline topic, a day lands, and `shopwarehouse run` runs with the
     # task's settings (on DuckDB: the stack's Redshift is not here)
-    sns, sqs = aws_client("sns", s3_endpoint), aws_client("sqs", s3_endpoint)
-    queue = sqs.create_queue(QueueName="shopwarehouse-dev-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=outputs["PipelineTopicArn"], Protocol="sqs", Endpoint=queue_arn)
+    inbox = topic_inbox(s3_endpoint, outputs["PipelineTopicArn"], "shopwarehouse-dev-inbox")
     landing = open_landing(Settings(landing=task_env["SHOPWAREHOUSE_LANDING"], s3_endpoint_url=s3_endpoint))
     generate(
         landing, GenerateOptions(start=RUN_DAY, days=1, seed=11, orders_per_day=30, clickstream_scale=0.05)
@@ -416,8 +411,7 @@ def test_the_stack_deploys_and_a_run_notifies_its_topic(
     cli("run", "--date", RUN_DAY.isoformat(), env=env)
 
     # THEN the run's notice arrives on the topic
-    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"]
-    envelope = orjson.loads(message["Body"])
+    [envelope] = inbox(wait_seconds=5)
     assert envelope["TopicArn"] == outputs["PipelineTopicArn"]
     notice = orjson.loads(envelope["Message"])
     assert (notice["kind"], notice["run_date"]) == ("run", RUN_DAY.isoformat())

@@ -154,6 +154,27 @@ def duckdb_env(
     }
 
 
+def topic_inbox(endpoint: str, topic_arn: str, name: str) -> Callable[..., list[dict[str, Any]]]:
+    """A new SQS queue ``name`` on the local server subscribed to the SNS topic ``topic_arn``, as a function
+    reading the SNS envelopes that reached it (waiting up to ``wait_seconds`` for the first)."""
+    import orjson
+
+    from shopwarehouse.landing.s3 import aws_client
+
+    sqs = aws_client("sqs", endpoint)
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    aws_client("sns", endpoint).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    def inbox(wait_seconds: int = 2) -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=wait_seconds, MaxNumberOfMessages=10)
+        return [orjson.loads(message["Body"]) for message in messages.get("Messages", [])]
+
+    return inbox
+
+
 METRICS_REGION = "eu-north-1"
 """The region a test that reads its metrics back puts them in, when another test may put the same metric
 with the same dimensions at the same time: moto 5.2.5's ``GetMetricData`` ignores the namespace of a query
